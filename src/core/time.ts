@@ -1,0 +1,133 @@
+/**
+ * Event time: parsing a record's `timestamp` field, formatting time buckets,
+ * and validating durations. Pure functions; nothing here reads a clock.
+ *
+ * @module
+ */
+
+// The shape java.time's ISO_OFFSET_DATE_TIME prints: seconds required, an
+// optional fraction of up to nine digits, and a zone (Z or ±hh:mm). Date.parse
+// is not used because it accepts "2026", "2026-01-01" and local times.
+const ISO_WITH_ZONE =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
+
+const MS_PER_MINUTE = 60_000;
+const MS_PER_DAY = 86_400_000;
+
+/**
+ * Epoch milliseconds of an event's `timestamp` field, or `undefined` when the
+ * value is not a valid event time (the record is then a bad record).
+ *
+ * Accepted: a JSON number that is a non-negative safe integer (epoch ms), or
+ * an ISO-8601 string `YYYY-MM-DDTHH:mm:ss(.fraction)?(Z|±hh:mm)`. The fraction
+ * is truncated to milliseconds, as `Instant.toEpochMilli` does. Offsets beyond
+ * ±18:00 are rejected, as `java.time.ZoneOffset` does. Event times before the
+ * epoch are rejected in both forms, so that both forms accept the same range.
+ */
+export function parseEventTime(value: unknown): number | undefined {
+  if (typeof value === "number") {
+    return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  }
+  if (typeof value !== "string") return undefined;
+  const match = ISO_WITH_ZONE.exec(value);
+  if (match === null) return undefined;
+  const [, y, mo, d, h, mi, s, fraction, zulu, sign, oh, om] = match;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(s);
+  if (month < 1 || month > 12) return undefined;
+  if (day < 1 || day > daysInMonth(year, month)) return undefined;
+  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  let offset_ms = 0;
+  if (zulu === undefined) {
+    const offset_hours = Number(oh);
+    const offset_minutes = Number(om);
+    if (offset_minutes > 59 || offset_hours * 60 + offset_minutes > 18 * 60) {
+      return undefined;
+    }
+    offset_ms = (offset_hours * 60 + offset_minutes) * MS_PER_MINUTE *
+      (sign === "-" ? -1 : 1);
+  }
+  const millis = fraction === undefined
+    ? 0
+    : Number(fraction.padEnd(3, "0").slice(0, 3));
+  const epoch_ms = daysFromCivil(year, month, day) * MS_PER_DAY +
+    ((hour * 60 + minute) * 60 + second) * 1000 + millis - offset_ms;
+  return epoch_ms >= 0 ? epoch_ms : undefined;
+}
+
+/**
+ * The UTC bucket an instant falls in: `yyyyMMddHH` for "hour", `yyyyMMdd` for
+ * "day", `yyyyMMddHHmm` for "minute".
+ */
+export function formatBucket(
+  ts: number,
+  unit: "hour" | "day" | "minute",
+): string {
+  if (!Number.isFinite(ts)) {
+    throw new RangeError(
+      `Cannot format bucket as 'ts' must be a finite epoch time: current value is ${ts}`,
+    );
+  }
+  const date = new Date(ts);
+  const day = pad(date.getUTCFullYear(), 4) + pad(date.getUTCMonth() + 1, 2) +
+    pad(date.getUTCDate(), 2);
+  if (unit === "day") return day;
+  const hour = day + pad(date.getUTCHours(), 2);
+  if (unit === "hour") return hour;
+  return hour + pad(date.getUTCMinutes(), 2);
+}
+
+/**
+ * Throws unless `value` is a whole number of milliseconds, positive (or
+ * non-negative when `allow_zero`). `action` completes "Cannot ...".
+ */
+export function assertDuration(
+  action: string,
+  name: string,
+  value: unknown,
+  options: {
+    /** Accept 0. Default: false. */
+    allow_zero?: boolean;
+  } = {},
+): asserts value is number {
+  const allow_zero = options.allow_zero ?? false;
+  const ok = typeof value === "number" && Number.isSafeInteger(value) &&
+    (allow_zero ? value >= 0 : value > 0);
+  if (!ok) {
+    const rule = allow_zero ? "a non-negative duration" : "a positive duration";
+    throw new RangeError(
+      `Cannot ${action} as '${name}' must be ${rule} in whole milliseconds: current value is ${
+        String(value)
+      }`,
+    );
+  }
+}
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, "0");
+}
+
+function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return isLeapYear(year) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+// days_from_civil); Date.UTC is avoided because it maps years 0-99 to 19xx.
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const mp = (month + 9) % 12;
+  const doy = Math.floor((153 * mp + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
