@@ -1,0 +1,124 @@
+/**
+ * Helpers for tests that talk to real services (started by
+ * `bash scripts/services.sh up`). Outside CI, a missing service skips its tests
+ * with one line of explanation; in CI (`CI=true` or `CI=1`) it fails them.
+ *
+ * @module
+ */
+
+/** A service the integration tests use, where `scripts/services.sh` starts it. */
+export interface Service {
+  name: string;
+  hostname: string;
+  port: number;
+}
+
+export const REDIS: Service = {
+  name: "redis",
+  hostname: "127.0.0.1",
+  port: 6379,
+};
+export const KAFKA: Service = {
+  name: "kafka",
+  hostname: "127.0.0.1",
+  port: 9092,
+};
+export const S3: Service = { name: "s3", hostname: "127.0.0.1", port: 9000 };
+
+/** Connection settings matching `scripts/services.sh`. */
+export const REDIS_URL = "redis://127.0.0.1:6379";
+export const KAFKA_BROKERS = ["127.0.0.1:9092"];
+export const S3_SETTINGS = {
+  endpoint: "http://127.0.0.1:9000",
+  bucket: "freshet",
+  region: "us-east-1",
+  accessKeyId: "freshet",
+  secretAccessKey: "freshet-secret",
+} as const;
+
+export const SKIP_MESSAGE =
+  "skipping integration tests: start the services with 'deno task services up' (or bash scripts/services.sh up)";
+
+const inCi = ["true", "1"].includes((Deno.env.get("CI") ?? "").toLowerCase());
+
+/** Whether something accepts TCP connections at the service's address. */
+export async function isUp(
+  service: Service,
+  timeout_ms = 500,
+): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), timeout_ms);
+  });
+  const connecting = Deno.connect({
+    hostname: service.hostname,
+    port: service.port,
+  })
+    .then((conn) => conn, () => null);
+  const conn = await Promise.race([connecting, timeout]);
+  clearTimeout(timer);
+  if (conn === null) {
+    // A connect that finishes after the timeout must still be closed.
+    connecting.then((late) => late?.close());
+    return false;
+  }
+  conn.close();
+  return true;
+}
+
+// Probed once per process: the answer is shared by every test file.
+const probes = new Map<string, Promise<boolean>>();
+function probe(service: Service): Promise<boolean> {
+  let probed = probes.get(service.name);
+  if (probed === undefined) {
+    probed = isUp(service);
+    probes.set(service.name, probed);
+  }
+  return probed;
+}
+
+let skipAnnounced = false;
+
+/**
+ * Registers a test that needs `services`. Missing services skip it (one line
+ * printed per process) or, in CI, fail it naming the services.
+ *
+ * Top-level await: `await integration(...)` in a test module, so that the
+ * probe finishes before Deno collects the tests.
+ */
+export async function integration(
+  name: string,
+  services: Service[],
+  fn: (t: Deno.TestContext) => Promise<void>,
+): Promise<void> {
+  const missing: Service[] = [];
+  for (const service of services) {
+    if (!await probe(service)) missing.push(service);
+  }
+  if (missing.length === 0) {
+    Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+    return;
+  }
+  if (inCi) {
+    Deno.test(name, () => {
+      throw new Error(
+        `Cannot run integration test as CI requires the services: not reachable: ${
+          missing.map((s) => `${s.name} (${s.hostname}:${s.port})`).join(", ")
+        }`,
+      );
+    });
+    return;
+  }
+  if (!skipAnnounced) {
+    skipAnnounced = true;
+    console.log(SKIP_MESSAGE);
+  }
+  Deno.test({ name, ignore: true, fn });
+}
+
+/** A name unique to this run, for topics, groups, prefixes and buckets' keys. */
+export function uniqueName(base: string): string {
+  return `${base}-${Date.now().toString(36)}-${
+    crypto.randomUUID().slice(0, 8)
+  }`;
+}
