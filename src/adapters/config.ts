@@ -135,23 +135,33 @@ export function flagName(variable: ConfigVariable): string {
  * are redacted item by item.
  */
 export function redact(url: string): string {
-  const whole = redactOne(url);
-  if (whole !== url || !url.includes(",")) return whole;
-  return url.split(",").map(redactOne).join(",");
+  const whole = redactUrl(url);
+  if (whole !== undefined) return whole;
+  return url.split(",").map((item) => redactUrl(item) ?? redactText(item)).join(
+    ",",
+  );
 }
 
-function redactOne(text: string): string {
+/** Redacted `text` when it parses as a URL with a host; otherwise undefined. */
+function redactUrl(text: string): string | undefined {
+  let parsed: URL;
   try {
-    const parsed = new URL(text);
-    if (!parsed.password) return text;
-    parsed.password = "***";
-    return parsed.href;
+    parsed = new URL(text);
   } catch {
-    const at = text.lastIndexOf("@");
-    if (at === -1) return text;
-    const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0] ?? "";
-    return `${scheme}***${text.slice(at)}`;
+    return undefined;
   }
+  // "user:secret@host" parses too, as an opaque URL of scheme "user:".
+  if (parsed.host === "") return undefined;
+  if (!parsed.password) return text;
+  parsed.password = "***";
+  return parsed.href;
+}
+
+function redactText(text: string): string {
+  const at = text.lastIndexOf("@");
+  if (at === -1) return text;
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0] ?? "";
+  return `${scheme}***${text.slice(at)}`;
 }
 
 /** Reads settings from every source, checks the ones present, and returns them. */
