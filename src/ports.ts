@@ -1,0 +1,191 @@
+/**
+ * The ports every service adapter implements. Jobs and the runtime speak only
+ * to these interfaces; production passes adapters (`src/adapters/`), the
+ * simulator passes twins (`sim/`). A contract test suite per port
+ * (`tests/contract/`) runs against both, so a twin that disagrees with the real
+ * service fails a test.
+ *
+ * @module
+ */
+
+/** Processing time. Production uses the wall clock; the simulator a virtual one. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Resolves once `ms` milliseconds of this clock's time have passed. */
+  sleep(ms: number): Promise<void>;
+}
+
+/** A record as stored in a log partition. */
+export interface LogRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string | null;
+  value: string;
+  /** Append (or producer) time in epoch milliseconds. */
+  timestamp: number;
+}
+
+/** A record to append. Without `partition`, the log picks one from the key. */
+export interface LogMessage {
+  key: string | null;
+  value: string;
+  partition?: number;
+  timestamp?: number;
+}
+
+/** A (topic, partition) pair. */
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+/** Records handed to a task at once: all from one partition, in offset order. */
+export interface LogBatch {
+  topic: string;
+  partition: number;
+  records: LogRecord[];
+}
+
+/** What a consumer tells its owner about partition ownership. */
+export interface ConsumerHooks {
+  /**
+   * Partitions this consumer is about to lose. The owner checkpoints them;
+   * no batch of these partitions is delivered after this resolves.
+   */
+  onRevoke(partitions: TopicPartition[]): Promise<void>;
+  /**
+   * Partitions this consumer now owns. The owner restores them and answers,
+   * per partition, the next offset to read (the consumer seeks there).
+   */
+  onAssign(partitions: TopicPartition[]): Promise<number[]>;
+}
+
+/** Options of {@linkcode Log.consumer}. */
+export interface ConsumerOptions {
+  /** Consumer group: partitions of `topics` are shared among its members. */
+  groupId: string;
+  topics: string[];
+  hooks: ConsumerHooks;
+  /** Largest batch handed out by one poll. Default: adapter-specific. */
+  maxBatchRecords?: number;
+}
+
+/** A member of a consumer group. */
+export interface LogConsumer {
+  /**
+   * The next batch of committed records from a partition this consumer owns,
+   * or `null` when none arrived (production: within a short wait; simulation:
+   * when the input is exhausted).
+   */
+  poll(): Promise<LogBatch | null>;
+  /** Records progress in the group (informational: checkpoints are the truth). */
+  commit(offsets: Array<TopicPartition & { offset: number }>): Promise<void>;
+  /** Leaves the group. */
+  close(): Promise<void>;
+}
+
+/** An open log transaction: its records become visible together on commit. */
+export interface LogTransaction {
+  produce(topic: string, messages: LogMessage[]): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/** A partitioned, append-only log (Kafka). */
+export interface Log {
+  /** Creates the topic when missing; an existing topic is left as it is. */
+  createTopic(topic: string, partitions: number): Promise<void>;
+  /** Number of partitions of an existing topic. */
+  partitionCount(topic: string): Promise<number>;
+  /** Appends messages (at least once; no transaction). */
+  produce(topic: string, messages: LogMessage[]): Promise<void>;
+  /**
+   * Starts a transaction. A later transaction with the same id fences this
+   * one: its commit fails and its records never become visible.
+   */
+  transaction(transactionalId: string): Promise<LogTransaction>;
+  /** Offset after the last committed record, per partition. */
+  endOffsets(topic: string): Promise<number[]>;
+  /** Reads committed records of one partition from `offset`, at most `max`. */
+  read(
+    topic: string,
+    partition: number,
+    offset: number,
+    max: number,
+  ): Promise<LogRecord[]>;
+  /** Joins a consumer group. */
+  consumer(options: ConsumerOptions): LogConsumer;
+}
+
+/** One write in a key-value batch (the Redis commands the jobs use). */
+export type KvOp =
+  | { op: "incrby"; key: string; by: number }
+  | { op: "zincrby"; key: string; member: string; by: number }
+  | { op: "zadd"; key: string; member: string; score: number }
+  | { op: "set"; key: string; value: string }
+  | { op: "hset"; key: string; field: string; value: string }
+  | { op: "del"; key: string }
+  /** Expire `ms` milliseconds from now (PEXPIRE). */
+  | { op: "pexpire"; key: string; ms: number };
+
+/** Identifies the writer of a fenced batch: one per (job, input partition). */
+export interface Fence {
+  /** Key under which the fence's (epoch, offset) is stored. */
+  key: string;
+  epoch: number;
+  /** Last input offset covered by the batch. */
+  offset: number;
+}
+
+/** Outcome of a fenced batch. */
+export type FencedResult =
+  /** Written, and the fence moved to the batch's offset. */
+  | "applied"
+  /** The batch's offset is not newer than the stored one: nothing written. */
+  | "duplicate"
+  /** A newer epoch owns the fence: nothing written; this writer must stop. */
+  | "fenced";
+
+/** A sorted-set member and its score. */
+export interface ScoredMember {
+  member: string;
+  score: number;
+}
+
+/** A key-value store (Redis). */
+export interface KeyValue {
+  /**
+   * Takes ownership of a fence: stores `epoch = stored epoch + 1` and returns
+   * it with the stored offset (-1 when none), atomically. From then on batches
+   * of older epochs are answered `fenced`.
+   */
+  claimFence(key: string): Promise<{ epoch: number; offset: number }>;
+  /**
+   * Applies `ops` in order, atomically, only if `fence.epoch` is the stored
+   * epoch (or newer) and `fence.offset` is newer than the stored offset.
+   */
+  applyFenced(fence: Fence, ops: KvOp[]): Promise<FencedResult>;
+  /** Applies `ops` in order without a fence (pipelined, not atomic). */
+  apply(ops: KvOp[]): Promise<void>;
+  get(key: string): Promise<string | null>;
+  hgetall(key: string): Promise<Record<string, string>>;
+  /** Members by descending score (ties: descending member), ranks `start..stop` inclusive. */
+  zrevrange(key: string, start: number, stop: number): Promise<ScoredMember[]>;
+  /** Remaining time to live in ms; -1 without expiry; -2 when the key is missing. */
+  pttl(key: string): Promise<number>;
+  /** Keys matching a glob pattern (`*` and `?`), sorted. */
+  keys(pattern: string): Promise<string[]>;
+}
+
+/** An object store (S3). Keys are `/`-separated paths. */
+export interface ObjectStore {
+  put(key: string, body: Uint8Array): Promise<void>;
+  /** The object's bytes, or `null` when missing. */
+  get(key: string): Promise<Uint8Array | null>;
+  /** Keys that start with `prefix`, sorted. */
+  list(prefix: string): Promise<string[]>;
+  /** Deletes the object; a missing key is not an error. */
+  delete(key: string): Promise<void>;
+}
