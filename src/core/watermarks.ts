@@ -146,7 +146,11 @@ export class WatermarkMerger {
   update(input: string, watermark: number, now_ms: number): void {
     const state = this.#inputs.get(input);
     if (state === undefined) {
-      this.#inputs.set(input, { watermark, last_active_ms: now_ms, aligned: true });
+      this.#inputs.set(input, {
+        watermark,
+        last_active_ms: now_ms,
+        aligned: true,
+      });
       return;
     }
     if (watermark > state.watermark) state.watermark = watermark;
