@@ -72,13 +72,14 @@ export function formatBucket(
       `Cannot format bucket as 'ts' must be a finite epoch time: current value is ${ts}`,
     );
   }
-  const date = new Date(ts);
-  const day = pad(date.getUTCFullYear(), 4) + pad(date.getUTCMonth() + 1, 2) +
-    pad(date.getUTCDate(), 2);
+  const days = Math.floor(ts / MS_PER_DAY);
+  const minute_of_day = Math.floor((ts - days * MS_PER_DAY) / MS_PER_MINUTE);
+  const [year, month, day_of_month] = civilFromDays(days);
+  const day = pad(year, 4) + pad(month, 2) + pad(day_of_month, 2);
   if (unit === "day") return day;
-  const hour = day + pad(date.getUTCHours(), 2);
+  const hour = day + pad(Math.floor(minute_of_day / 60), 2);
   if (unit === "hour") return hour;
-  return hour + pad(date.getUTCMinutes(), 2);
+  return hour + pad(minute_of_day % 60, 2);
 }
 
 /**
@@ -105,6 +106,24 @@ export function assertDuration(
       }`,
     );
   }
+}
+
+// Inverse of daysFromCivil (Howard Hinnant's civil_from_days); computed
+// rather than via Date so that src/core holds no Date at all.
+function civilFromDays(days: number): [number, number, number] {
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) -
+      Math.floor(doe / 146096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  return [year, month, day];
 }
 
 function pad(n: number, width: number): string {

@@ -98,6 +98,22 @@ Deno.test("formatBucket writes UTC hour, day and minute buckets", () => {
   assert.equal(formatBucket(0, "minute"), "197001010000");
 });
 
+Deno.test("formatBucket agrees with Date for any instant", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: -62_135_596_800_000, max: 253_402_300_799_999 }),
+      (ms) => {
+        const iso = new Date(ms).toISOString();
+        const digits = iso.slice(0, 16).replace(/[-T:]/g, "");
+        assert.equal(formatBucket(ms, "minute"), digits);
+        assert.equal(formatBucket(ms, "hour"), digits.slice(0, 10));
+        assert.equal(formatBucket(ms, "day"), digits.slice(0, 8));
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
 Deno.test("formatBucket rejects a time that is not finite", () => {
   assert.throws(
     () => formatBucket(Number.NaN, "day"),
