@@ -63,17 +63,6 @@ const WRONGTYPE =
 /** Redis's rule for strings INCRBY accepts: a canonical decimal integer. */
 const INTEGER = /^(0|-?[1-9][0-9]*)$/;
 
-function cloneEntry(entry: Entry): Entry {
-  switch (entry.type) {
-    case "string":
-      return { ...entry };
-    case "hash":
-      return { ...entry, value: new Map(entry.value) };
-    case "zset":
-      return { ...entry, value: new Map(entry.value) };
-  }
-}
-
 function wrongType(key: string, wanted: string): Error {
   return new Error(`${WRONGTYPE}: key '${key}' is not a ${wanted}`);
 }
@@ -152,11 +141,14 @@ export class KvTwin implements KeyValue {
 
   applyFenced(fence: Fence, ops: KvOp[]): Promise<FencedResult> {
     return this.#write("applyFenced", () => {
-      const stored = this.#readFence(fence.key);
-      if (!this.#unfenced) {
-        if (fence.epoch < stored.epoch) return "fenced";
-        if (fence.offset <= stored.offset) return "duplicate";
+      if (this.#unfenced) {
+        // The broken sink: plain writes, no fence checked or recorded.
+        this.#applyAtomically(ops);
+        return "applied";
       }
+      const stored = this.#readFence(fence.key);
+      if (fence.epoch < stored.epoch) return "fenced";
+      if (fence.offset <= stored.offset) return "duplicate";
       this.#applyAtomically(ops);
       this.#writeFence(
         fence.key,
@@ -336,23 +328,73 @@ export class KvTwin implements KeyValue {
     }
   }
 
-  /** Applies `ops` or, when one throws, restores every key they touched. */
+  /**
+   * Applies `ops` or, when one throws, undoes the ones applied. The undo log
+   * records only what each op changes (a member, a field, a value), so a
+   * batch touching a large sorted set does not copy it.
+   */
   #applyAtomically(ops: KvOp[]): void {
-    const saved = new Map<string, Entry | undefined>();
-    for (const op of ops) {
-      if (!saved.has(op.key)) {
-        const entry = this.#live(op.key);
-        saved.set(op.key, entry === undefined ? undefined : cloneEntry(entry));
-      }
-    }
+    const undo: Array<() => void> = [];
     try {
-      for (const op of ops) this.#applyOne(op);
-    } catch (error) {
-      for (const [key, entry] of saved) {
-        if (entry === undefined) this.#data.delete(key);
-        else this.#data.set(key, entry);
+      for (const op of ops) {
+        undo.push(this.#undoOf(op));
+        this.#applyOne(op);
       }
+    } catch (error) {
+      for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
       throw error;
+    }
+  }
+
+  /** How to put back what `op` is about to change. */
+  #undoOf(op: KvOp): () => void {
+    const data = this.#data;
+    const had = data.get(op.key);
+    const restoreEntry = () => {
+      if (had === undefined) data.delete(op.key);
+      else data.set(op.key, had);
+    };
+    if (had === undefined) return restoreEntry;
+    switch (op.op) {
+      case "zincrby":
+      case "zadd": {
+        if (had.type !== "zset") return restoreEntry;
+        const zset = had.value;
+        const previous = zset.get(op.member);
+        return () => {
+          if (previous === undefined) zset.delete(op.member);
+          else zset.set(op.member, previous);
+          restoreEntry();
+        };
+      }
+      case "hset": {
+        if (had.type !== "hash") return restoreEntry;
+        const fields = had.value;
+        const previous = fields.get(op.field);
+        return () => {
+          if (previous === undefined) fields.delete(op.field);
+          else fields.set(op.field, previous);
+          restoreEntry();
+        };
+      }
+      case "incrby": {
+        if (had.type !== "string") return restoreEntry;
+        const previous = had.value;
+        return () => {
+          had.value = previous;
+          restoreEntry();
+        };
+      }
+      case "pexpire": {
+        const previous = had.expire_at_ms;
+        return () => {
+          had.expire_at_ms = previous;
+          restoreEntry();
+        };
+      }
+      case "set":
+      case "del":
+        return restoreEntry;
     }
   }
 

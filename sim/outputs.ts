@@ -1,0 +1,86 @@
+/**
+ * What a run leaves for users, in a canonical form: the twins' contents
+ * without the runtime's own bookkeeping (fences, checkpoints), so that runs
+ * can be compared and digested.
+ *
+ * Canonical form, per output:
+ * - key-value: every key but `freshet:*`, sorted, with its value and whether
+ *   it has a TTL (the expiry instant depends on processing time);
+ * - side-output topics (dead letters, late records): at least once and keyed
+ *   by source position, so repeats of a key count once; each message as its
+ *   reason and payload, sorted;
+ * - other output topics: message values, sorted per partition order;
+ * - objects: key and bytes (as text).
+ *
+ * @module
+ */
+
+import type { Counts, SideRecord } from "../src/core/job.ts";
+import type { KvDumpEntry } from "./kv.ts";
+import type { SimulationResult } from "./simulator.ts";
+
+/** A key as compared between runs. */
+export type CanonicalKv = Omit<KvDumpEntry, "expire_at_ms"> & { ttl: boolean };
+
+/** A run's outputs in canonical form. */
+export interface CanonicalOutputs {
+  kv: CanonicalKv[];
+  topics: Array<{ topic: string; messages: string[] }>;
+  objects: Array<{ key: string; body: string }>;
+  counts: Counts;
+}
+
+const decoder = new TextDecoder();
+
+/** The canonical outputs of a simulation; `input` topics are left out. */
+export async function canonicalOutputs(
+  result: SimulationResult,
+  input: readonly string[],
+): Promise<CanonicalOutputs> {
+  const kv = result.kv.dump()
+    .filter((entry) => !entry.key.startsWith("freshet:"))
+    .map(({ expire_at_ms, ...entry }) =>
+      ({ ...entry, ttl: expire_at_ms !== null }) as CanonicalKv
+    );
+  const topics = result.log.dump().topics
+    .filter(({ topic }) => !input.includes(topic))
+    .map(({ topic, partitions }) => {
+      const seen = new Set<string>();
+      const messages: string[] = [];
+      for (const record of partitions.flat()) {
+        if (record.key !== null) {
+          if (seen.has(record.key)) continue;
+          seen.add(record.key);
+        }
+        messages.push(canonicalMessage(record.value));
+      }
+      messages.sort();
+      return { topic, messages };
+    });
+  const objects = [];
+  for (const key of await result.objects.list("")) {
+    const body = await result.objects.get(key);
+    objects.push({ key, body: body === null ? "" : decoder.decode(body) });
+  }
+  return { kv, topics, objects, counts: result.counts };
+}
+
+/** A side record as its reason and payload; any other message as it is. */
+function canonicalMessage(value: string): string {
+  try {
+    const side = JSON.parse(value) as Partial<SideRecord>;
+    if (typeof side.reason === "string" && typeof side.source === "object") {
+      return JSON.stringify({ reason: side.reason, value: side.value });
+    }
+  } catch {
+    // Not JSON: compared as it is.
+  }
+  return value;
+}
+
+/** SHA-256 of the canonical outputs, hex. */
+export async function digest(outputs: CanonicalOutputs): Promise<string> {
+  const bytes = new TextEncoder().encode(JSON.stringify(outputs));
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return [...hash].map((b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,420 @@
+/**
+ * The deterministic simulator: replays a fixture through a job with twins of
+ * every service, on a virtual clock, with faults drawn from one seed.
+ *
+ * Records arrive at their recorded times: the simulator appends each to the
+ * log twin when the virtual clock reaches its arrival time, and the job polls
+ * every `poll_interval_ms` of virtual time, so batches hold what arrived in
+ * between, as in production. Every step is taken by this loop in a fixed
+ * order; no real timer or I/O is involved, so a seed fixes every byte.
+ *
+ * Faults (each drawn from its own stream of the seed):
+ * - `crash`: the instance dies before or after any call it makes to a service
+ *   (a fenced write, a side-output append, a checkpoint object, a fence
+ *   claim), without leaving its group; a new instance restores from the last
+ *   complete checkpoint;
+ * - `redeliver`: the consumer is rewound to an earlier offset, so already
+ *   handled input arrives again;
+ * - `reorder`: adjacent records of a partition swap before they arrive, only
+ *   where neither becomes late (within the out-of-orderness bound);
+ * - `sink-failure`: writes fail transiently, before being applied or after
+ *   (a lost reply), and are retried.
+ *
+ * @module
+ */
+
+import type {
+  Clock,
+  KeyValue,
+  Log,
+  LogConsumer,
+  ObjectStore,
+} from "../src/ports.ts";
+import { CheckpointStore } from "../src/core/checkpoint.ts";
+import type { FixtureMessage } from "../src/core/fixture.ts";
+import type { Counts, Job } from "../src/core/job.ts";
+import { Runner } from "../src/core/runner.ts";
+import { VirtualClock } from "./clock.ts";
+import { type FailMode, TransientError } from "./errors.ts";
+import { KvTwin } from "./kv.ts";
+import { LogTwin } from "./log.ts";
+import { ObjectsTwin } from "./objects.ts";
+import { Rng } from "./random.ts";
+
+/** The kinds of fault the simulator injects. */
+export const FAULT_KINDS = [
+  "crash",
+  "redeliver",
+  "reorder",
+  "sink-failure",
+] as const;
+
+/** A kind of fault. */
+export type FaultKind = typeof FAULT_KINDS[number];
+
+/** Parses `all` or a comma-separated list of fault kinds. */
+export function parseFaults(list: string): FaultKind[] {
+  if (list.trim() === "" || list === "none") return [];
+  if (list === "all") return [...FAULT_KINDS];
+  const kinds: FaultKind[] = [];
+  for (const part of list.split(",")) {
+    const kind = part.trim();
+    if (!(FAULT_KINDS as readonly string[]).includes(kind)) {
+      throw new RangeError(
+        `Cannot inject fault as it must be one of ${
+          FAULT_KINDS.join(", ")
+        } or 'all': current value is '${kind}'`,
+      );
+    }
+    if (!kinds.includes(kind as FaultKind)) kinds.push(kind as FaultKind);
+  }
+  return kinds;
+}
+
+/** Options of {@linkcode simulate}. */
+export interface SimulationOptions {
+  job: Job;
+  fixture: readonly FixtureMessage[];
+  seed: number | string;
+  /** Default: none. */
+  faults?: readonly FaultKind[];
+  /** Virtual time between checkpoints of a partition. Default: 600 000 (10 min). */
+  checkpoint_interval_ms?: number;
+  /** Virtual time between polls when the job is caught up. Default: 1 000. */
+  poll_interval_ms?: number;
+  /** Largest batch a poll hands out. Default: 500. */
+  max_batch_records?: number;
+  /** Crashes to expect in a run with the `crash` fault. Default: 3. */
+  expected_crashes?: number;
+  /** Use a deliberately broken, unfenced key-value sink. Default: false. */
+  unfenced_sink?: boolean;
+  /** Called now and then with the number of records delivered so far. */
+  onProgress?: (delivered: number, total: number) => void;
+}
+
+/** What a simulation did and left behind. */
+export interface SimulationResult {
+  kv: KvTwin;
+  log: LogTwin;
+  objects: ObjectsTwin;
+  checkpoints: ObjectsTwin;
+  counts: Counts;
+  checkpoints_taken: number;
+  /** Faults injected, by kind. */
+  injected: {
+    crashes: number;
+    redeliveries: number;
+    reorders: number;
+    sink_failures: number;
+  };
+  /** Poll steps taken. */
+  steps: number;
+}
+
+/** An instance died: thrown by the crash injector, never retried. */
+export class SimulatedCrash extends Error {
+  override name = "SimulatedCrash";
+}
+
+interface Arrival {
+  partition: number | undefined;
+  key: string | null;
+  value: string;
+  time_ms: number;
+}
+
+/** Replays a fixture through a job; see the module doc. */
+export async function simulate(
+  options: SimulationOptions,
+): Promise<SimulationResult> {
+  const { job } = options;
+  const faults = new Set(options.faults ?? []);
+  const rng = new Rng(options.seed);
+  const poll_ms = options.poll_interval_ms ?? 1_000;
+  const injected = {
+    crashes: 0,
+    redeliveries: 0,
+    reorders: 0,
+    sink_failures: 0,
+  };
+
+  const arrivals = arrange(options.fixture, job);
+  if (faults.has("reorder")) {
+    injected.reorders = reorder(arrivals, job, rng.fork("reorder"));
+  }
+  const start_ms = arrivals[0]?.time_ms ?? 0;
+  const span_ms = (arrivals[arrivals.length - 1]?.time_ms ?? 0) - start_ms;
+
+  const vclock = new VirtualClock(start_ms);
+  // Waiting (retry back-off) lets virtual time pass; nobody else runs meanwhile.
+  const clock: Clock = {
+    now: () => vclock.now(),
+    sleep: (ms) =>
+      Promise.resolve(vclock.advanceTo(vclock.now() + Math.max(0, ms))),
+  };
+  const failRng = rng.fork("sink-failure");
+  const sinkFailure = (): FailMode | false => {
+    if (!faults.has("sink-failure") || !failRng.chance(0.01)) return false;
+    injected.sink_failures++;
+    return failRng.chance(0.5) ? "before" : "after";
+  };
+  const kv = new KvTwin({
+    clock,
+    fail: sinkFailure,
+    unfenced: options.unfenced_sink ?? false,
+  });
+  // The simulator's own appends of input are not the job's writes: they never fail.
+  let delivering = false;
+  const log = new LogTwin({
+    clock,
+    fail: (call) => !delivering && call === "produce" && sinkFailure(),
+  });
+  const objects = new ObjectsTwin({ fail: sinkFailure });
+  const checkpointObjects = new ObjectsTwin({
+    fail: (call) => call === "put" && sinkFailure(),
+  });
+
+  const partitions = arrivals.reduce(
+    (most, a) => Math.max(most, (a.partition ?? 0) + 1),
+    job.partitions,
+  );
+  await log.createTopic(job.topic, partitions);
+  for (const topic of job.outputTopics) {
+    await log.createTopic(topic, partitions);
+  }
+
+  // Crashes strike service calls; about `expected_crashes` per run.
+  const crashRng = rng.fork("crash");
+  const expected_calls = Math.max(1, 2 * span_ms / poll_ms);
+  const crash_p = faults.has("crash")
+    ? (options.expected_crashes ?? 3) / expected_calls
+    : 0;
+  const crashPoint = (): FailMode | null => {
+    if (crash_p === 0 || !crashRng.chance(crash_p)) return null;
+    injected.crashes++;
+    return crashRng.chance(0.5) ? "before" : "after";
+  };
+  const redeliverRng = rng.fork("redeliver");
+  const redeliver_p = faults.has("redeliver") ? 0.002 : 0;
+
+  let consumer: LogConsumer | null = null;
+  const lastOffsets = new Map<number, number>();
+  let checkpoints_taken = 0;
+  const crashingLog = withCrashes<Log>(log, crashPoint, ["produce"]);
+  const trackedLog: Log = Object.create(crashingLog, {
+    consumer: {
+      value: (consumerOptions: Parameters<Log["consumer"]>[0]) => {
+        const created = log.consumer(consumerOptions);
+        consumer = created;
+        return {
+          poll: async () => {
+            const batch = await created.poll();
+            if (batch !== null && batch.records.length > 0) {
+              lastOffsets.set(
+                batch.partition,
+                batch.records[batch.records.length - 1]!.offset,
+              );
+            }
+            return batch;
+          },
+          commit: (offsets) => created.commit(offsets),
+          close: () => created.close(),
+        } satisfies LogConsumer;
+      },
+    },
+  });
+  const newRunner = () =>
+    new Runner({
+      job,
+      log: trackedLog,
+      kv: withCrashes<KeyValue>(kv, crashPoint, ["applyFenced", "claimFence"]),
+      checkpoints: new CheckpointStore(
+        withCrashes<ObjectStore>(checkpointObjects, crashPoint, [
+          "put",
+          "delete",
+        ]),
+      ),
+      clock,
+      checkpoint_interval_ms: options.checkpoint_interval_ms ?? 600_000,
+      max_batch_records: options.max_batch_records ?? 500,
+      retry_attempts: 20,
+      retry_backoff_ms: 10,
+      is_transient: (error) => error instanceof TransientError,
+    });
+
+  let runner = newRunner();
+  runner.start();
+  let next = 0;
+  let steps = 0;
+  for (;;) {
+    delivering = true;
+    next = deliver(log, job.topic, arrivals, next, vclock.now());
+    delivering = false;
+    if (steps % 256 === 0) options.onProgress?.(next, arrivals.length);
+    steps++;
+    try {
+      const stepped = await runner.step();
+      if (!stepped) {
+        if (next >= arrivals.length) {
+          await runner.finish();
+          break;
+        }
+        vclock.advanceTo(
+          Math.max(vclock.now() + poll_ms, arrivals[next]!.time_ms),
+        );
+      } else if (
+        redeliver_p > 0 && consumer !== null && redeliverRng.chance(redeliver_p)
+      ) {
+        const owned = log.assignment(consumer);
+        if (owned.length > 0) {
+          const { topic, partition } = redeliverRng.pick(owned);
+          const last = lastOffsets.get(partition);
+          if (last !== undefined) {
+            log.rewind(
+              consumer,
+              topic,
+              partition,
+              Math.max(0, last - redeliverRng.int(2_000)),
+            );
+            injected.redeliveries++;
+          }
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof SimulatedCrash)) throw error;
+      checkpoints_taken += runner.checkpointsTaken();
+      if (consumer !== null) log.kill(consumer);
+      consumer = null;
+      runner = newRunner();
+      runner.start();
+    }
+  }
+  options.onProgress?.(arrivals.length, arrivals.length);
+  const counts = runner.counts();
+  checkpoints_taken += runner.checkpointsTaken();
+  await runner.close();
+  return {
+    kv,
+    log,
+    objects,
+    checkpoints: checkpointObjects,
+    counts,
+    checkpoints_taken,
+    injected,
+    steps,
+  };
+}
+
+/** Arrival order and times: recorded times as given (never backwards), raw payloads at their event time. */
+function arrange(fixture: readonly FixtureMessage[], job: Job): Arrival[] {
+  const arrivals: Arrival[] = [];
+  let time_ms = Number.NEGATIVE_INFINITY;
+  for (const message of fixture) {
+    const routed = message.key === undefined
+      ? job.route(message.value)
+      : undefined;
+    const at = message.timestamp ?? routed?.timestamp;
+    if (at !== undefined) time_ms = Math.max(time_ms, at);
+    arrivals.push({
+      partition: message.partition,
+      key: message.key === undefined ? routed!.key : message.key,
+      value: message.value,
+      time_ms,
+    });
+  }
+  const first = arrivals.find((a) => Number.isFinite(a.time_ms))?.time_ms ?? 0;
+  for (const arrival of arrivals) {
+    if (!Number.isFinite(arrival.time_ms)) arrival.time_ms = first;
+  }
+  return arrivals;
+}
+
+/**
+ * Swaps adjacent records of a partition where neither becomes late: record
+ * `a` then `b` may become `b` then `a` when each one's event time is at least
+ * the other's, or the partition's maximum so far, minus the bound. Arrival
+ * times stay in place. Answers the number of swaps.
+ */
+function reorder(arrivals: Arrival[], job: Job, rng: Rng): number {
+  const bound = job.out_of_orderness_ms;
+  const byPartition = new Map<string, number[]>();
+  for (let i = 0; i < arrivals.length; i++) {
+    const a = arrivals[i]!;
+    const lane = a.partition !== undefined ? `p${a.partition}` : `k${a.key}`;
+    let list = byPartition.get(lane);
+    if (list === undefined) byPartition.set(lane, list = []);
+    list.push(i);
+  }
+  let swaps = 0;
+  for (const indexes of byPartition.values()) {
+    let max = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j + 1 < indexes.length; j++) {
+      const a = arrivals[indexes[j]!]!;
+      const b = arrivals[indexes[j + 1]!]!;
+      const ta = job.route(a.value).timestamp;
+      const tb = job.route(b.value).timestamp;
+      if (
+        ta !== undefined && tb !== undefined && rng.chance(0.05) &&
+        ta >= Math.max(max, tb) - bound && tb >= Math.max(max, ta) - bound
+      ) {
+        [a.value, b.value, a.key, b.key] = [b.value, a.value, b.key, a.key];
+        swaps++;
+      }
+      const first = job.route(a.value).timestamp;
+      if (first !== undefined) max = Math.max(max, first);
+    }
+  }
+  return swaps;
+}
+
+/** Appends every arrival due by `now_ms`; answers the index of the next one. */
+function deliver(
+  log: LogTwin,
+  topic: string,
+  arrivals: readonly Arrival[],
+  next: number,
+  now_ms: number,
+): number {
+  let end = next;
+  while (end < arrivals.length && arrivals[end]!.time_ms <= now_ms) end++;
+  if (end === next) return next;
+  void log.produce(
+    topic,
+    arrivals.slice(next, end).map((a) => ({
+      key: a.key,
+      value: a.value,
+      partition: a.partition,
+      timestamp: a.time_ms,
+    })),
+  );
+  return end;
+}
+
+/**
+ * Wraps a port so that the named calls may crash the instance, before the
+ * call takes effect or after (its effect stays, the caller never learns).
+ */
+function withCrashes<T extends object>(
+  target: T,
+  crashPoint: () => FailMode | null,
+  calls: readonly string[],
+): T {
+  return new Proxy(target, {
+    get(object, property, receiver) {
+      const value = Reflect.get(object, property, receiver);
+      if (typeof value !== "function") return value;
+      if (!calls.includes(String(property))) return value.bind(object);
+      return async (...args: unknown[]) => {
+        const mode = crashPoint();
+        if (mode === "before") {
+          throw new SimulatedCrash(`crash before ${String(property)}`);
+        }
+        const result = await value.apply(object, args);
+        if (mode === "after") {
+          throw new SimulatedCrash(`crash after ${String(property)}`);
+        }
+        return result;
+      };
+    },
+  });
+}
