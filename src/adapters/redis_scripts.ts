@@ -137,11 +137,14 @@ redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'offset', ARGV[2])
 return 'applied'
 `;
 
-/** `KEYS[1]` is the fence hash; answers `{epoch, offset}` (offset -1 when none). */
+/**
+ * `KEYS[1]` is the fence hash; answers `{epoch, offset}`. A fence without
+ * batches gets offset -1 stored, so the hash always holds both fields.
+ */
 export const CLAIM_FENCE_LUA = `
 local epoch = (tonumber(redis.call('HGET', KEYS[1], 'epoch')) or 0) + 1
-redis.call('HSET', KEYS[1], 'epoch', string.format('%d', epoch))
 local offset = redis.call('HGET', KEYS[1], 'offset')
-if not offset then return { epoch, -1 } end
+if not offset then offset = '-1' end
+redis.call('HSET', KEYS[1], 'epoch', string.format('%d', epoch), 'offset', offset)
 return { epoch, tonumber(offset) }
 `;

@@ -80,40 +80,46 @@ function probe(service: Service): Promise<boolean> {
 let skipAnnounced = false;
 
 /**
- * Registers a test that needs `services`. Missing services skip it (one line
- * printed per process) or, in CI, fail it naming the services.
+ * Probes `services` and answers whether tests needing them must be ignored.
+ * When some are missing: outside CI, prints the skip line (once per process);
+ * in CI, registers a failing test that names them.
+ */
+export async function requireServices(services: Service[]): Promise<boolean> {
+  const missing: Service[] = [];
+  for (const service of services) {
+    if (!await probe(service)) missing.push(service);
+  }
+  if (missing.length === 0) return false;
+  const names = missing.map((s) => `${s.name} (${s.hostname}:${s.port})`).join(
+    ", ",
+  );
+  if (inCi) {
+    Deno.test(`integration tests have their services: ${names}`, () => {
+      throw new Error(
+        `Cannot run integration tests as CI requires the services: not reachable: ${names}`,
+      );
+    });
+  } else if (!skipAnnounced) {
+    skipAnnounced = true;
+    console.log(SKIP_MESSAGE);
+  }
+  return true;
+}
+
+/**
+ * Registers a test that needs `services`: ignored when they are missing
+ * outside CI, failing in CI (see {@linkcode requireServices}).
  *
- * Top-level await: `await integration(...)` in a test module, so that the
- * probe finishes before Deno collects the tests.
+ * Use with top-level await (`await integration(...)`) so the probe finishes
+ * before Deno collects the tests.
  */
 export async function integration(
   name: string,
   services: Service[],
   fn: (t: Deno.TestContext) => Promise<void>,
 ): Promise<void> {
-  const missing: Service[] = [];
-  for (const service of services) {
-    if (!await probe(service)) missing.push(service);
-  }
-  if (missing.length === 0) {
-    Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
-    return;
-  }
-  if (inCi) {
-    Deno.test(name, () => {
-      throw new Error(
-        `Cannot run integration test as CI requires the services: not reachable: ${
-          missing.map((s) => `${s.name} (${s.hostname}:${s.port})`).join(", ")
-        }`,
-      );
-    });
-    return;
-  }
-  if (!skipAnnounced) {
-    skipAnnounced = true;
-    console.log(SKIP_MESSAGE);
-  }
-  Deno.test({ name, ignore: true, fn });
+  const ignore = await requireServices(services);
+  Deno.test({ name, ignore, fn, sanitizeOps: false, sanitizeResources: false });
 }
 
 /** A name unique to this run, for topics, groups, prefixes and buckets' keys. */
