@@ -1,0 +1,57 @@
+/**
+ * Every job users can run, by name, with its recorded fixture and a summary
+ * of what it computed.
+ *
+ * @module
+ */
+
+import type { Job } from "../core/job.ts";
+import type { KeyValue } from "../ports.ts";
+import { viewsJob } from "./views/job.ts";
+
+/** A runnable job and how to present it. */
+export interface JobEntry {
+  name: string;
+  /** The job with its default options. */
+  create(): Job;
+  /** The recorded fixture, relative to the repository root. */
+  fixture: string;
+  /** Human-readable lines describing what the job left in the key-value store. */
+  summarize(kv: KeyValue): Promise<string[]>;
+}
+
+/** The jobs that exist, in the order `sim` and `run` take them. */
+export const JOBS: readonly JobEntry[] = [
+  {
+    name: "views",
+    create: () => viewsJob(),
+    fixture: "fixtures/views/views.jsonl",
+    async summarize(kv) {
+      const top = await kv.zrevrange("top_videos", 0, 9);
+      const lines = ["top 10 videos (top_videos):"];
+      top.forEach(({ member, score }, i) => {
+        lines.push(
+          `  ${String(i + 1).padStart(2)}. ${member.padEnd(24)} ${score}`,
+        );
+      });
+      const hours = await kv.keys("top_videos:hour:*");
+      const days = await kv.keys("top_videos:day:*");
+      const sliding = await kv.keys("top_videos:sliding:*");
+      lines.push(
+        `leaderboards: ${hours.length} hourly, ${days.length} daily, ${sliding.length} sliding-window keys`,
+      );
+      return lines;
+    },
+  },
+];
+
+/** The job named `name`, or an error listing the known ones. */
+export function findJob(name: string): JobEntry {
+  const entry = JOBS.find((j) => j.name === name);
+  if (entry === undefined) {
+    throw new RangeError(
+      `unknown job '${name}' (known: ${JOBS.map((j) => j.name).join(", ")})`,
+    );
+  }
+  return entry;
+}
