@@ -21,6 +21,7 @@ import {
   type SimulationResult,
 } from "./simulator.ts";
 import { canonicalOutputs, digest } from "./outputs.ts";
+import { compareOutputs } from "./checker.ts";
 import { writeDump } from "./dump.ts";
 
 const SPEC: FlagSpec = {
@@ -38,6 +39,8 @@ const SPEC: FlagSpec = {
       "directory to write the final contents of every twin to (see docs/SIM.md)",
     "checkpoint-interval-ms":
       "virtual time between checkpoints (default: 600000)",
+    skip: "fixture messages to skip from the start (default: 0)",
+    limit: "fixture messages to replay at most (default: all)",
   },
   booleans: {
     help: "print this help",
@@ -99,6 +102,7 @@ export async function simCommand(args: readonly string[]): Promise<number> {
   const out = parsed.values.get("out");
   const progress = !parsed.booleans.has("quiet") && Deno.stderr.isTerminal();
 
+  let failed = false;
   for (const entry of entries) {
     const path = fixturePath ?? entry.fixture;
     let text: string;
@@ -109,7 +113,14 @@ export async function simCommand(args: readonly string[]): Promise<number> {
         `cannot read fixture '${path}': ${(error as Error).message}`,
       );
     }
-    const fixture = parseFixture(text);
+    const skip = intFlag(parsed, "skip", 0);
+    const limit = intFlag(parsed, "limit", Number.MAX_SAFE_INTEGER);
+    if (skip < 0 || limit < 0) {
+      throw new UsageError(
+        `flags --skip and --limit must not be negative: got ${skip} and ${limit}`,
+      );
+    }
+    const fixture = parseFixture(text).slice(skip, skip + limit);
     const job = entry.create();
     const started = performance.now();
     const result = await simulate({
@@ -134,6 +145,35 @@ export async function simCommand(args: readonly string[]): Promise<number> {
       sha,
       elapsed_ms,
     );
+    if (faults.length > 0) {
+      // The contract: faults change nothing users can read.
+      const clean = await simulate({
+        job: entry.create(),
+        fixture,
+        seed,
+        checkpoint_interval_ms,
+      });
+      const differences = compareOutputs(
+        await canonicalOutputs(clean, [job.topic]),
+        canonical,
+      );
+      if (differences.length === 0) {
+        console.log("  invariant: outputs equal the fault-free run's");
+      } else {
+        failed = true;
+        const slice = (skip > 0 ? ` --skip ${skip}` : "") +
+          (limit < Number.MAX_SAFE_INTEGER ? ` --limit ${limit}` : "");
+        console.log(
+          [
+            `  INVARIANT BROKEN: outputs differ from the fault-free run (seed ${seed}):`,
+            ...differences.map((d) => `    ${d}`),
+            `  reproduce: deno task sim --job ${entry.name} --fixture ${path} --seed ${seed} --faults ${
+              faults.join(",")
+            } --checkpoint-interval-ms ${checkpoint_interval_ms}${slice}`,
+          ].join("\n"),
+        );
+      }
+    }
     if (out !== undefined) {
       const dir = entries.length > 1 ? `${out}/${entry.name}` : out;
       await writeDump(dir, result, {
@@ -149,7 +189,7 @@ export async function simCommand(args: readonly string[]): Promise<number> {
       console.log(`  wrote every twin's contents to ${dir}/`);
     }
   }
-  return 0;
+  return failed ? 1 : 0;
 }
 
 async function printSummary(
