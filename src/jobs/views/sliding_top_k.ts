@@ -57,10 +57,10 @@ export class SlidingTopK {
   #running: Counts = new Map();
 
   constructor(options: SlidingTopKOptions) {
-    assertDuration("Cannot slide window", "size_ms", options.size_ms);
-    assertDuration("Cannot slide window", "slide_ms", options.slide_ms);
+    assertDuration("slide window", "size_ms", options.size_ms);
+    assertDuration("slide window", "slide_ms", options.slide_ms);
     assertDuration(
-      "Cannot slide window",
+      "slide window",
       "allowed_lateness_ms",
       options.allowed_lateness_ms,
       {
