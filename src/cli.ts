@@ -22,7 +22,12 @@ import {
 import { CheckpointStore } from "./core/checkpoint.ts";
 import { parseFixture } from "./core/fixture.ts";
 import { Runner, type RunnerEvent } from "./core/runner.ts";
-import { findJob, type JobEntry, JOBS } from "./jobs/registry.ts";
+import {
+  findJob,
+  type JobEntry,
+  type JobOverrides,
+  JOBS,
+} from "./jobs/registry.ts";
 import type { LogMessage } from "./ports.ts";
 
 /** A command added by the entry point (the simulator's `sim`). */
@@ -49,6 +54,12 @@ const RUN_SPEC: FlagSpec = {
       "processing time between checkpoints of a partition (default: 10000)",
     "session-timeout-ms":
       "Kafka consumer group session timeout (default: 30000)",
+    topic:
+      "input topic instead of the job's own (needs --job; side outputs follow: <topic>.dead-letter, ...)",
+    "key-prefix":
+      "prefix of every Redis key the jobs write, fences included (default: none)",
+    "checkpoint-prefix":
+      "key prefix of checkpoints in the S3 bucket (default: checkpoints)",
     ...CONFIG_FLAGS,
   },
   booleans: {
@@ -62,6 +73,7 @@ const PRODUCE_SPEC: FlagSpec = {
     job: "job whose input topic receives the fixture (required)",
     fixture: "fixture file (default: the job's own)",
     rate: "messages per second (default: as fast as possible)",
+    topic: "topic to write instead of the job's own",
     config: "JSON config file of settings",
     ...CONFIG_FLAGS,
   },
@@ -148,6 +160,24 @@ async function config(parsed: ReturnType<typeof parseArgs>) {
   });
 }
 
+// Kafka's own rule for topic names.
+const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
+
+/** The `--topic` override, checked; `--topic` needs a single `--job`. */
+function topicOverride(parsed: ReturnType<typeof parseArgs>): JobOverrides {
+  const topic = parsed.values.get("topic");
+  if (topic === undefined) return {};
+  if (parsed.values.get("job") === undefined) {
+    throw new UsageError("flag --topic needs --job NAME: it names one input");
+  }
+  if (!TOPIC_NAME.test(topic)) {
+    throw new UsageError(
+      `flag --topic must be 1 to 249 of the characters [A-Za-z0-9._-]: got '${topic}'`,
+    );
+  }
+  return { topic };
+}
+
 function selectJobs(name: string | undefined): readonly JobEntry[] {
   try {
     return name === undefined ? JOBS : [findJob(name)];
@@ -168,6 +198,18 @@ async function runCommand(args: readonly string[]): Promise<number> {
     );
   }
   const entries = selectJobs(parsed.values.get("job"));
+  const overrides = topicOverride(parsed);
+  const key_prefix = parsed.values.get("key-prefix") ?? "";
+  if (/[*?[\]\\]/.test(key_prefix)) {
+    throw new UsageError(
+      `flag --key-prefix must not contain glob characters (*?[]\\): got '${key_prefix}'`,
+    );
+  }
+  const checkpoint_prefix = parsed.values.get("checkpoint-prefix") ??
+    "checkpoints";
+  if (checkpoint_prefix === "") {
+    throw new UsageError("flag --checkpoint-prefix must not be empty");
+  }
   const settings = await config(parsed);
   // Loaded here, so that `sim` never loads the service clients.
   const { KafkaLog } = await import("./adapters/kafka.ts");
@@ -180,7 +222,9 @@ async function runCommand(args: readonly string[]): Promise<number> {
       session_timeout_ms: intFlag(parsed, "session-timeout-ms", 30_000),
     },
   });
-  const kv = new RedisKeyValue(settings.redis().url);
+  const kv = new RedisKeyValue(settings.redis().url, {
+    keyPrefix: key_prefix,
+  });
   const s3 = settings.s3();
   const objects = new S3ObjectStore({
     endpoint: s3.endpoint,
@@ -198,7 +242,7 @@ async function runCommand(args: readonly string[]): Promise<number> {
 
   const runners: Array<{ name: string; runner: Runner }> = [];
   for (const entry of entries) {
-    const job = entry.create();
+    const job = entry.create(overrides);
     await log.createTopic(job.topic, job.partitions);
     const partitions = await log.partitionCount(job.topic);
     for (const topic of job.outputTopics) {
@@ -208,7 +252,7 @@ async function runCommand(args: readonly string[]): Promise<number> {
       job,
       log,
       kv,
-      checkpoints: new CheckpointStore(objects),
+      checkpoints: new CheckpointStore(objects, { prefix: checkpoint_prefix }),
       clock,
       group_id: parsed.values.get("group"),
       checkpoint_interval_ms: intFlag(parsed, "checkpoint-interval-ms", 10_000),
@@ -278,7 +322,7 @@ async function produceCommand(args: readonly string[]): Promise<number> {
   if (rate < 0) {
     throw new UsageError(`flag --rate must not be negative: got ${rate}`);
   }
-  const job = entry!.create();
+  const job = entry!.create(topicOverride(parsed));
   const settings = await config(parsed);
   const { KafkaLog } = await import("./adapters/kafka.ts");
   const log = new KafkaLog({ brokers: settings.kafka().brokers });

@@ -9,11 +9,21 @@ import type { Job } from "../core/job.ts";
 import type { KeyValue } from "../ports.ts";
 import { viewsJob } from "./views/job.ts";
 
+/** Settings a deployment may override for any job (`run`/`produce` flags). */
+export interface JobOverrides {
+  /**
+   * Input topic instead of the job's default; side-output topics follow it
+   * (`<topic>.dead-letter`, ...). Lets several deployments or tests share one
+   * Kafka cluster.
+   */
+  topic?: string;
+}
+
 /** A runnable job and how to present it. */
 export interface JobEntry {
   name: string;
-  /** The job with its default options. */
-  create(): Job;
+  /** The job with its default options, except what `overrides` sets. */
+  create(overrides?: JobOverrides): Job;
   /** The recorded fixture, relative to the repository root. */
   fixture: string;
   /** Human-readable lines describing what the job left in the key-value store. */
@@ -24,7 +34,8 @@ export interface JobEntry {
 export const JOBS: readonly JobEntry[] = [
   {
     name: "views",
-    create: () => viewsJob(),
+    create: (overrides = {}) =>
+      viewsJob(overrides.topic === undefined ? {} : { topic: overrides.topic }),
     fixture: "fixtures/views/views.jsonl",
     async summarize(kv) {
       const top = await kv.zrevrange("top_videos", 0, 9);
