@@ -1,0 +1,231 @@
+/**
+ * The `views` job is exactly-once in production: `main.ts run --prod` is
+ * SIGKILLed at seeded random moments while `main.ts produce` feeds Kafka, and
+ * restarted each time; what it leaves in Redis equals what the fixture alone
+ * says (all-time counts, `top_videos`) and what the simulator computes (hour
+ * and day leaderboards), and every malformed record is in the dead-letter
+ * topic with its reason.
+ *
+ * Needs `bash scripts/services.sh up` (skipped without it outside CI).
+ */
+
+import assert from "node:assert/strict";
+import { Rng } from "../../sim/random.ts";
+import {
+  type Child,
+  expectedViews,
+  fixtureSlice,
+  mapDiff,
+  sameZset,
+  simulateViews,
+  total,
+  waitUntil,
+  World,
+} from "./harness.ts";
+import { integration, KAFKA, REDIS, S3 } from "./services.ts";
+
+/** Lines of the recorded fixture to replay: about 55 minutes of traffic. */
+const SLICE_LINES = 30_000;
+/** Production rate: the producer runs while most kills happen. */
+const RATE_PER_S = 300;
+const KILLS = 12;
+const SEED = 20260314;
+
+interface Kill {
+  instance: string;
+  /** Killed while starting or joining (`early`), or after taking partitions. */
+  mode: "early" | "owning";
+  after_ms: number;
+  partitions: number[];
+  /** Valid views in Redis when the kill was decided, and when it struck. */
+  counted_before: number;
+  counted_at_kill: number;
+}
+
+await integration(
+  "the views job counts every view exactly once in production however often it is SIGKILLed",
+  [KAFKA, REDIS, S3],
+  async () => {
+    const started = Date.now();
+    const text = await fixtureSlice(SLICE_LINES);
+    const expected = expectedViews(text);
+    const simulated = await simulateViews(text);
+    assert.ok(
+      expected.malformed.length > 0,
+      "the slice must hold malformed records",
+    );
+    const fixture = await Deno.makeTempFile({ suffix: ".jsonl" });
+    await Deno.writeTextFile(fixture, text);
+    const world = new World("it-views-crash", { partitions: 4 });
+    const rng = new Rng(SEED);
+    const kills: Kill[] = [];
+    try {
+      await world.createTopic();
+      const producer = world.startProducer(fixture, RATE_PER_S);
+
+      for (let i = 1; i <= KILLS; i++) {
+        const instance = world.startInstance(`instance ${i}`);
+        const mode = rng.chance(0.25) ? "early" : "owning";
+        let counted_before: number;
+        if (mode === "early") {
+          counted_before = await world.countedViews();
+          await sleepOrExit(instance, 300 + rng.int(3_700));
+        } else {
+          // A restarted instance waits for the dead one's session to expire.
+          await instance.waitForEvent(
+            (e) => e.type === "assigned",
+            30_000,
+            "an assigned partition",
+          );
+          counted_before = await world.countedViews();
+          await sleepOrExit(instance, 200 + rng.int(3_000));
+        }
+        assert.ok(
+          !instance.exited,
+          `${instance.name} must still run when killed; stderr:\n${instance.stderrTail()}`,
+        );
+        const counted_at_kill = await world.countedViews();
+        instance.kill("SIGKILL");
+        await instance.status;
+        kills.push({
+          instance: instance.name,
+          mode,
+          after_ms: Date.now() - instance.started_ms,
+          partitions: [
+            ...new Set(
+              instance.runnerEvents("assigned").map((e) => e.partition!),
+            ),
+          ],
+          counted_before,
+          counted_at_kill,
+        });
+      }
+
+      const last = world.startInstance("last instance");
+      const produced = await producer.status;
+      assert.ok(
+        produced.success,
+        `the producer must succeed; stderr:\n${producer.stderrTail()}`,
+      );
+      const counted = await world.settle(expected.valid, {
+        timeout_ms: 90_000,
+        stable_ms: 3_000,
+      });
+      const stop = await last.stop("SIGTERM", 20_000);
+      assert.ok(
+        stop.graceful && stop.status.success,
+        `the last instance must stop cleanly on SIGTERM (code ${stop.status.code}); stderr:\n${last.stderrTail()}`,
+      );
+
+      // The risky case: Redis already holds writes past the checkpoint, so
+      // records are replayed for state with their writes discarded.
+      const ahead = world.children.flatMap((c) => c.runnerEvents("assigned"))
+        .filter((e) =>
+          e.restored === true &&
+          (e.muted_through as number) >= (e.position as number)
+        );
+      assert.ok(
+        ahead.length > 0,
+        "some restart must find Redis ahead of its checkpoint",
+      );
+      console.log(
+        `crash test: ${kills.length} kills (${
+          kills.filter((k) => k.mode === "owning").length
+        } while owning partitions), ${ahead.length} restores with Redis ahead of the checkpoint, ${expected.valid} valid views, ${expected.malformed.length} malformed; counted ${
+          kills.map((k) => k.counted_at_kill).join(", ")
+        } at the kills`,
+      );
+      assert.ok(
+        kills.filter((k) => k.counted_at_kill > k.counted_before).length >=
+          KILLS / 3,
+        `many kills must strike an instance while it was writing: ${
+          JSON.stringify(kills)
+        }`,
+      );
+      assert.ok(
+        kills.some((k) => k.counted_at_kill < expected.valid / 2),
+        "some kills must strike while most of the input was still to come",
+      );
+      assert.ok(
+        last.runnerEvents("assigned").some((e) => e.restored === true),
+        "the last instance must restore partitions from checkpoints",
+      );
+
+      const state = await world.readState();
+      assert.equal(
+        counted,
+        expected.valid,
+        `top_videos must sum to the ${expected.valid} valid views: nothing lost, nothing counted twice`,
+      );
+      assert.deepEqual(
+        mapDiff(expected.counts, state.counts),
+        [],
+        "every video:view:count:<id> must equal the fixture's count",
+      );
+      assert.deepEqual(
+        mapDiff(expected.counts, state.top),
+        [],
+        "top_videos must equal the fixture's counts",
+      );
+      assert.equal(total(state.counts), expected.valid);
+      assert.ok(
+        [...simulated.leaderboards.keys()].some((k) => k.includes(":hour:")),
+        "the simulator must have hour leaderboards to compare with",
+      );
+      assert.deepEqual(
+        mapDiff(simulated.leaderboards, state.leaderboards, sameZset),
+        [],
+        "hour and day leaderboards must equal the simulator's",
+      );
+
+      const dead = await world.readSide("dead-letter");
+      const expectedDead = new Map(
+        expected.malformed.map((m) => [`${m.partition}:${m.value}`, m.reason]),
+      );
+      const actualDead = new Map(
+        [...dead.records.values()].map((
+          r,
+        ) => [`${r.source.partition}:${r.value}`, r.reason]),
+      );
+      assert.equal(
+        dead.records.size,
+        expected.malformed.length,
+        "the dead-letter topic must hold each malformed record once (after dropping repeats by key)",
+      );
+      assert.deepEqual(
+        mapDiff(expectedDead, actualDead),
+        [],
+        "every malformed record must be dead-lettered with parseView's reason",
+      );
+      for (const [key, record] of dead.records) {
+        assert.equal(
+          key,
+          `${world.topic}:${record.source.partition}:${record.source.offset}`,
+          "a dead letter must be keyed by its source position",
+        );
+      }
+      const late = await world.readSide("late");
+      assert.equal(
+        late.records.size,
+        simulated.counts.late,
+        "the late topic must hold as many distinct records as the simulator counts late",
+      );
+      console.log(
+        `crash test: dead letters ${dead.records.size} (+${dead.repeats} repeats), late ${late.records.size} (+${late.repeats} repeats); wall time ${
+          ((Date.now() - started) / 1000).toFixed(1)
+        } s`,
+      );
+    } finally {
+      const problems = await world.cleanup();
+      await Deno.remove(fixture).catch(() => {});
+      if (problems.length > 0) {
+        console.warn(`crash test clean-up: ${problems.join("; ")}`);
+      }
+    }
+  },
+);
+
+/** Sleeps `ms`, or less when the child exits meanwhile. */
+async function sleepOrExit(child: Child, ms: number): Promise<void> {
+  await waitUntil(() => child.exited, { timeout_ms: ms, interval_ms: 25 });
+}
