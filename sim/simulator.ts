@@ -285,6 +285,9 @@ export async function simulate(
       checkpoints_taken += runner.checkpointsTaken();
       if (consumer !== null) log.kill(consumer);
       consumer = null;
+      // The next instance starts from its checkpoint: rewinding it to where
+      // the dead one got would skip input instead of redelivering it.
+      lastOffsets.clear();
       runner = newRunner();
       runner.start();
     }
