@@ -1,0 +1,267 @@
+/**
+ * `deno task bench`: the benchmarks, written to `BENCHMARKS.md`.
+ *
+ * Every target is a ratio against a baseline measured in the same run:
+ * 1. simulator replay of `views` vs a bare parse-and-count loop (≥ 0.5);
+ * 2. Kafka → null sink through freshet's consumer vs raw kafkajs (≥ 0.9);
+ * 3. the exactly-once runner Kafka → Redis vs raw kafkajs (≥ 0.7), with
+ *    Redis commands per event;
+ * 4. event → Redis p50/p99 latency at 10 % and 70 % of the rate of 3.
+ * 2 to 4 need Kafka, Redis and S3 (`deno task services up`); without them
+ * their rows say "skipped: services down".
+ *
+ * @module
+ */
+
+import { flagHelp, parseArgs, UsageError } from "../src/cli/args.ts";
+import { readFixtureText } from "./bench/fixture.ts";
+import { KafkaContext } from "./bench/kafka_context.ts";
+import { type Fact, machineFacts } from "./bench/machine.ts";
+import { renderReport, type Section, skippedSection } from "./bench/report.ts";
+import {
+  CONSUME_TARGET,
+  CONSUME_TITLE,
+  consumeSection,
+} from "./bench/section_consume.ts";
+import { EO_TARGET, EO_TITLE, eoSection } from "./bench/section_eo.ts";
+import { LATENCY_TITLE, latencySection } from "./bench/section_latency.ts";
+import { SIM_TARGET, SIM_TITLE, simSection } from "./bench/section_sim.ts";
+import { missingServices, redisVersion } from "./bench/services.ts";
+
+const BENCHMARKS = ["sim", "kafka", "eo", "latency"] as const;
+type Benchmark = typeof BENCHMARKS[number];
+
+const SPEC = {
+  values: {
+    only: `comma-separated benchmarks to run: ${
+      BENCHMARKS.join(", ")
+    } (default: all)`,
+    out: "report file (default: BENCHMARKS.md at the repository root)",
+  },
+  booleans: {
+    quick:
+      "fewer runs, 50,000 Kafka messages, short latency phases, no profiles (about a minute)",
+    "no-profile": "do not profile a candidate that falls short",
+    help: "print this help",
+  },
+};
+
+const HELP =
+  `deno task bench: benchmarks as ratios against baselines measured in the same run
+
+Usage: deno task bench [--quick] [--only LIST] [--out FILE] [--no-profile]
+
+Writes the report (default BENCHMARKS.md). Benchmarks 2 to 4 need Kafka, Redis
+and S3 on 127.0.0.1 ('deno task services up'); without them they are reported
+as skipped. Exit code: 0 when every selected benchmark ran (whether or not it
+met its target), 1 when one failed with an error, 2 on a bad flag.
+
+Flags:
+${flagHelp(SPEC)}`;
+
+/** Settings of a full run and of a quick one. */
+const SETTINGS = {
+  full: {
+    kafka_messages: 201_000,
+    sim_runs: 5,
+    kafka_runs: 5,
+    eo_runs: 3,
+    eo_warmups: 1,
+    eo_large_batch_runs: 2,
+    latency_warmup_ms: 3_000,
+    latency_measure_ms: 15_000,
+  },
+  quick: {
+    kafka_messages: 50_000,
+    sim_runs: 3,
+    kafka_runs: 3,
+    eo_runs: 2,
+    eo_warmups: 0,
+    eo_large_batch_runs: 0,
+    latency_warmup_ms: 1_000,
+    latency_measure_ms: 5_000,
+  },
+};
+
+const TITLES: Record<Benchmark, [string, string]> = {
+  sim: [SIM_TITLE, `≥ ${SIM_TARGET}`],
+  kafka: [CONSUME_TITLE, `≥ ${CONSUME_TARGET}`],
+  eo: [EO_TITLE, `≥ ${EO_TARGET}`],
+  latency: [LATENCY_TITLE, "report p50/p99"],
+};
+
+const NOTES = [
+  "Each ratio is candidate ÷ baseline of the median rates; baseline and candidate runs alternate, after warm-up runs, so that drift of the machine (page cache, JIT, other load) hits both sides alike.",
+  "Throughputs of the Kafka benchmarks are steady-state rates, from the first message delivered to the last; the start-up (connect, group join, first fetch, restoring checkpoints) is shown apart, as it does not grow with the input.",
+  "Kafka, Redis, S3Proxy and the benchmark share this machine's CPUs, so a service's work counts against the side that causes it (e.g. Redis executing fenced scripts slows the runner, not the raw kafkajs read).",
+  "Each run uses new topics, consumer groups, Redis key prefixes and checkpoint prefixes, and deletes its topics, keys and objects afterwards; repeated runs do not see each other.",
+  "Profiles come from a child process running the candidate alone under `deno run --cpu-prof`; its numbers are sampled CPU time of the main thread (the producer worker and the services are not in them).",
+  "kafkajs 2.2.4 may print `TimeoutNegativeWarning` once: its request queue schedules a check with a negative delay; it is harmless.",
+];
+
+function parseOnly(text: string | undefined): Set<Benchmark> {
+  if (text === undefined) return new Set(BENCHMARKS);
+  const chosen = new Set<Benchmark>();
+  for (const part of text.split(",")) {
+    const name = part.trim();
+    if (!(BENCHMARKS as readonly string[]).includes(name)) {
+      throw new UsageError(
+        `flag --only must list some of ${BENCHMARKS.join(", ")}: got '${name}'`,
+      );
+    }
+    chosen.add(name as Benchmark);
+  }
+  return chosen;
+}
+
+function failed(which: Benchmark, error: unknown): Section {
+  const [title, target] = TITLES[which];
+  const message = error instanceof Error ? error.message : String(error);
+  return skippedSection(title, target, `failed: ${message}`, "failed");
+}
+
+async function main(args: string[]): Promise<number> {
+  const parsed = parseArgs(args, SPEC);
+  if (parsed.booleans.has("help")) {
+    console.log(HELP);
+    return 0;
+  }
+  const only = parseOnly(parsed.values.get("only"));
+  const quick = parsed.booleans.has("quick");
+  const settings = quick ? SETTINGS.quick : SETTINGS.full;
+  const profile = !quick && !parsed.booleans.has("no-profile");
+  const root = new URL("../", import.meta.url);
+  const out = parsed.values.get("out") ??
+    new URL("BENCHMARKS.md", root).pathname;
+  const log = (line: string) => console.log(`bench: ${line}`);
+  const started = performance.now();
+  const date = new Date().toISOString();
+
+  const sections = new Map<Benchmark, Section>();
+  const extra: Fact[] = [];
+  const text = await readFixtureText(root);
+
+  if (only.has("sim")) {
+    try {
+      sections.set(
+        "sim",
+        await simSection(root, { runs: settings.sim_runs, profile, log }),
+      );
+    } catch (error) {
+      sections.set("sim", failed("sim", error));
+    }
+  }
+
+  const kafkaBenchmarks = (["kafka", "eo", "latency"] as const).filter((b) =>
+    only.has(b)
+  );
+  if (kafkaBenchmarks.length > 0) {
+    const missing = await missingServices();
+    if (missing.length > 0) {
+      log(`services down: ${missing.join(", ")}`);
+      for (const which of kafkaBenchmarks) {
+        const [title, target] = TITLES[which];
+        sections.set(
+          which,
+          skippedSection(
+            title,
+            target,
+            `skipped: services down (${
+              missing.join(", ")
+            }); start them with 'deno task services up'`,
+          ),
+        );
+      }
+    } else {
+      extra.push(["Redis", await redisVersion()]);
+      log(`filling a topic with ${settings.kafka_messages} fixture messages`);
+      const ctx = await KafkaContext.open(text, settings.kafka_messages);
+      try {
+        if (only.has("kafka")) {
+          try {
+            sections.set(
+              "kafka",
+              await consumeSection(ctx, {
+                runs: settings.kafka_runs,
+                profile,
+                log,
+              }),
+            );
+          } catch (error) {
+            sections.set("kafka", failed("kafka", error));
+          }
+        }
+        if (only.has("eo")) {
+          try {
+            sections.set(
+              "eo",
+              await eoSection(ctx, {
+                runs: settings.eo_runs,
+                warmups: settings.eo_warmups,
+                large_batch_runs: settings.eo_large_batch_runs,
+                profile,
+                log,
+              }),
+            );
+          } catch (error) {
+            sections.set("eo", failed("eo", error));
+          }
+        }
+        if (only.has("latency")) {
+          try {
+            sections.set(
+              "latency",
+              await latencySection(ctx, text, {
+                warmup_ms: settings.latency_warmup_ms,
+                measure_ms: settings.latency_measure_ms,
+                log,
+              }),
+            );
+          } catch (error) {
+            sections.set("latency", failed("latency", error));
+          }
+        }
+      } finally {
+        await ctx.close();
+      }
+    }
+  }
+
+  const ordered = BENCHMARKS.map((which) => {
+    const section = sections.get(which);
+    if (section !== undefined) return section;
+    const [title, target] = TITLES[which];
+    return skippedSection(title, target, "skipped: not selected (--only)");
+  });
+  const command = ["deno task bench", ...args].join(" ");
+  const report = renderReport({
+    date,
+    command,
+    duration_s: (performance.now() - started) / 1000,
+    facts: await machineFacts(root, extra),
+    sections: ordered,
+    notes: NOTES,
+  });
+  await Deno.writeTextFile(out, report);
+  log(`wrote ${out}`);
+  for (const section of ordered) {
+    log(
+      `${
+        section.verdict.padEnd(8)
+      } ${section.title}: ratio ${section.summary.ratio} (target ${section.summary.target})`,
+    );
+  }
+  return ordered.some((s) => s.verdict === "failed") ? 1 : 0;
+}
+
+if (import.meta.main) {
+  let code: number;
+  try {
+    code = await main(Deno.args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`bench: ${error.message}`);
+    code = 2;
+  }
+  Deno.exitCode = code;
+}
