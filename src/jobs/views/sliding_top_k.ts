@@ -42,6 +42,8 @@ type Counts = Map<string, number>;
 interface Snapshot {
   panes: Array<[number, Array<[string, number]>]>;
   fired_end: number | null;
+  /** Ends of fired windows not late yet, ascending. */
+  fired: number[];
 }
 
 /** Counts members per sliding window and fires each window's Top-K. */
@@ -55,6 +57,8 @@ export class SlidingTopK {
   #fired_end = -Infinity;
   /** Counts of the window ending at `#fired_end`. */
   #running: Counts = new Map();
+  /** Ends of fired windows that are not late yet: a late record may re-fire them. */
+  #fired = new Set<number>();
 
   constructor(options: SlidingTopKOptions) {
     assertDuration("slide window", "size_ms", options.size_ms);
@@ -84,8 +88,15 @@ export class SlidingTopK {
   }
 
   /**
-   * Counts one record of `member` at `timestamp`. Answers false, changing
-   * nothing, when the record is late for every window it belongs to.
+   * Counts one record of `member` at `timestamp`, under the watermark that
+   * held before it. Answers false, changing nothing, when the record is late
+   * for every window it belongs to.
+   *
+   * Windows of the record that are due (`end - 1 <= watermark`) fire at
+   * once, as Flink's EventTimeTrigger does on such an element: an update if
+   * they fired before, a first firing if they were empty until now. Due
+   * windows that are late for the record never see it: they are marked
+   * fired, so no later call emits them with it.
    */
   add(
     member: string,
@@ -93,26 +104,35 @@ export class SlidingTopK {
     watermark: number,
     out: WindowTopK[],
   ): boolean {
-    const pane = windowStart(timestamp, 0, this.#slide_ms);
+    const slide = this.#slide_ms;
+    const pane = windowStart(timestamp, 0, slide);
     if (pane + this.#size_ms - 1 + this.#lateness_ms <= watermark) return false;
     let counts = this.#panes.get(pane);
     if (counts === undefined) this.#panes.set(pane, counts = new Map());
     counts.set(member, (counts.get(member) ?? 0) + 1);
-    if (pane >= this.#fired_end) return true;
-    // The pane is part of windows that fired already.
-    if (pane >= this.#fired_end - this.#size_ms) {
+    if (pane >= this.#fired_end - this.#size_ms && pane < this.#fired_end) {
       increment(this.#running, member, 1);
     }
-    const last = Math.min(this.#fired_end, pane + this.#size_ms);
-    for (let end = pane + this.#slide_ms; end <= last; end += this.#slide_ms) {
+    // The last window end that is due under this watermark.
+    const due_end = watermark === Number.NEGATIVE_INFINITY
+      ? Number.NEGATIVE_INFINITY
+      : windowStart(watermark + 1, 0, slide);
+    const last = Math.min(pane + this.#size_ms, due_end);
+    for (let end = pane + slide; end <= last; end += slide) {
       if (end - 1 + this.#lateness_ms <= watermark) continue;
       const counts = end === this.#fired_end ? this.#running : this.#merge(end);
       out.push({
         start: end - this.#size_ms,
         end,
         top: topK(counts, this.#k),
-        update: true,
+        update: this.#fired.has(end),
       });
+      this.#fired.add(end);
+    }
+    if (due_end > this.#fired_end) {
+      // Every due window has fired now, or was empty, or is late.
+      this.#fired_end = due_end;
+      this.#running = this.#merge(due_end);
     }
     return true;
   }
@@ -128,6 +148,7 @@ export class SlidingTopK {
       if (pane >= next) next = pane + this.#slide_ms;
       if (next - 1 > watermark) break;
       this.#slideTo(next);
+      this.#fired.add(next);
       out.push({
         start: next - this.#size_ms,
         end: next,
@@ -152,6 +173,7 @@ export class SlidingTopK {
     return {
       panes,
       fired_end: Number.isFinite(this.#fired_end) ? this.#fired_end : null,
+      fired: [...this.#fired].sort((a, b) => a - b),
     };
   }
 
@@ -161,6 +183,7 @@ export class SlidingTopK {
       s.panes.map(([start, counts]) => [start, new Map(counts)]),
     );
     this.#fired_end = s.fired_end ?? -Infinity;
+    this.#fired = new Set(s.fired);
     this.#running = Number.isFinite(this.#fired_end)
       ? this.#merge(this.#fired_end)
       : new Map();
@@ -203,6 +226,9 @@ export class SlidingTopK {
   }
 
   #purge(watermark: number): void {
+    for (const end of this.#fired) {
+      if (end - 1 + this.#lateness_ms <= watermark) this.#fired.delete(end);
+    }
     const window_start = this.#fired_end - this.#size_ms;
     for (const pane of this.#panes.keys()) {
       // Still needed by the running total, or by a window not yet late.
