@@ -16,7 +16,7 @@
 import { flagHelp, parseArgs, UsageError } from "../src/cli/args.ts";
 import { readFixtureText } from "./bench/fixture.ts";
 import { KafkaContext } from "./bench/kafka_context.ts";
-import { type Fact, machineFacts } from "./bench/machine.ts";
+import { type Fact, loadAverage, machineFacts } from "./bench/machine.ts";
 import { renderReport, type Section, skippedSection } from "./bench/report.ts";
 import {
   CONSUME_TARGET,
@@ -96,6 +96,7 @@ const NOTES = [
   "Kafka, Redis, S3Proxy and the benchmark share this machine's CPUs, so a service's work counts against the side that causes it (e.g. Redis executing fenced scripts slows the runner, not the raw kafkajs read).",
   "Each run uses new topics, consumer groups, Redis key prefixes and checkpoint prefixes, and deletes its topics, keys and objects afterwards; repeated runs do not see each other.",
   "Profiles come from a child process running the candidate alone under `deno run --cpu-prof`; its numbers are sampled CPU time of the main thread (the producer worker and the services are not in them).",
+  "The load averages under Machine show whether other work shared the CPUs during the run; ratios hold up better than absolute numbers under such load, but a busy machine still hurts the candidates more, as they use more processes (Redis, S3Proxy) and more CPU per event.",
   "kafkajs 2.2.4 may print `TimeoutNegativeWarning` once: its request queue schedules a check with a negative delay; it is harmless.",
 ];
 
@@ -138,6 +139,7 @@ async function main(args: string[]): Promise<number> {
   const date = new Date().toISOString();
 
   const sections = new Map<Benchmark, Section>();
+  const facts = await machineFacts(root);
   const extra: Fact[] = [];
   const text = await readFixtureText(root);
 
@@ -238,7 +240,11 @@ async function main(args: string[]): Promise<number> {
     date,
     command,
     duration_s: (performance.now() - started) / 1000,
-    facts: await machineFacts(root, extra),
+    facts: [
+      ...facts,
+      ...extra,
+      ["load average at end (1/5/15 min)", loadAverage()],
+    ],
     sections: ordered,
     notes: NOTES,
   });

@@ -33,6 +33,7 @@ import {
   uniqueName,
 } from "./services.ts";
 import type { AppliedHook } from "./instrument.ts";
+import { preemptions } from "./machine.ts";
 
 /** What one run of the runner did and how long it took. */
 export interface RunnerTiming {
@@ -60,10 +61,14 @@ export interface SteadyBreakdown {
   poll_ms: number;
   /** applyFenced round trips. */
   redis_ms: number;
+  /** Part of `redis_ms` before the call returned (encoding, socket write). */
+  redis_sync_ms: number;
   /** Side-output produce calls. */
   produce_ms: number;
   /** Checkpoint objects (put, list, get, delete). */
   s3_ms: number;
+  /** Times the main thread was preempted (see {@linkcode preemptions}). */
+  preempted: number;
 }
 
 function awaited(
@@ -74,8 +79,10 @@ function awaited(
   return {
     poll_ms: polls.polls.ms,
     redis_ms: kv.fenced.ms,
+    redis_sync_ms: kv.fenced_sync_ms,
     produce_ms: polls.produce.ms,
     s3_ms: objects.puts.ms + objects.other.ms,
+    preempted: preemptions(),
   };
 }
 
@@ -167,12 +174,12 @@ export async function runViews(
     last_ms = performance.now();
     const at_last = awaited(polls, kv.stats, objects.stats);
     const start = (at_first ?? at_last) as SteadyBreakdown;
-    const steady: SteadyBreakdown = {
-      poll_ms: at_last.poll_ms - start.poll_ms,
-      redis_ms: at_last.redis_ms - start.redis_ms,
-      produce_ms: at_last.produce_ms - start.produce_ms,
-      s3_ms: at_last.s3_ms - start.s3_ms,
-    };
+    const steady = Object.fromEntries(
+      Object.entries(at_last).map(([name, value]) => [
+        name,
+        value - start[name as keyof SteadyBreakdown],
+      ]),
+    ) as unknown as SteadyBreakdown;
     const counts = runner.counts();
     const closing = performance.now();
     await runner.close();

@@ -28,6 +28,11 @@ export interface CallStats {
 /** What {@linkcode CountingKeyValue} saw. */
 export interface KeyValueStats {
   fenced: CallStats;
+  /**
+   * Part of `fenced.ms` spent before the call returned its promise: encoding
+   * the batch and writing it to the socket, which block the event loop.
+   */
+  fenced_sync_ms: number;
   /** Ops sent in fenced batches. */
   ops: number;
   /** Ops by command name. */
@@ -43,6 +48,7 @@ export type AppliedHook = (fence: Fence, applied_at_ms: number) => void;
 export class CountingKeyValue implements KeyValue {
   readonly stats: KeyValueStats = {
     fenced: { calls: 0, ms: 0 },
+    fenced_sync_ms: 0,
     ops: 0,
     by_op: {},
     applied: 0,
@@ -57,7 +63,9 @@ export class CountingKeyValue implements KeyValue {
 
   async applyFenced(fence: Fence, ops: KvOp[]): Promise<FencedResult> {
     const started = performance.now();
-    const result = await this.#inner.applyFenced(fence, ops);
+    const pending = this.#inner.applyFenced(fence, ops);
+    this.stats.fenced_sync_ms += performance.now() - started;
+    const result = await pending;
     const stats = this.stats;
     stats.fenced.ms += performance.now() - started;
     stats.fenced.calls++;

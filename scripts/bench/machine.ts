@@ -16,15 +16,12 @@ async function readText(path: string): Promise<string | null> {
 }
 
 /** CPU, memory, OS, Deno and service versions, load. */
-export async function machineFacts(
-  root: URL,
-  extra: readonly Fact[] = [],
-): Promise<Fact[]> {
+export async function machineFacts(root: URL): Promise<Fact[]> {
   const cpuinfo = await readText("/proc/cpuinfo");
   const meminfo = await readText("/proc/meminfo");
   const cpu = cpuinfo?.match(/^model name\s*:\s*(.+)$/m)?.[1] ?? "unknown";
   const mem_kb = Number(meminfo?.match(/^MemTotal:\s+(\d+)/m)?.[1] ?? NaN);
-  const load = Deno.loadavg().map((l) => l.toFixed(2)).join(" / ");
+  const load = loadAverage();
   const facts: Fact[] = [
     ["CPU", cpu],
     ["nproc (logical CPUs)", String(navigator.hardwareConcurrency)],
@@ -46,7 +43,12 @@ export async function machineFacts(
   ];
   const kafka = await kafkaVersion(root);
   if (kafka !== null) facts.push(["Kafka", kafka]);
-  return [...facts, ...extra];
+  return facts;
+}
+
+/** `1 min / 5 min / 15 min` load averages. */
+export function loadAverage(): string {
+  return Deno.loadavg().map((l) => l.toFixed(2)).join(" / ");
 }
 
 /** The broker's version, from the jar `scripts/services.sh` fetched. */
@@ -64,4 +66,19 @@ async function kafkaVersion(root: URL): Promise<string | null> {
     // Not fetched here: the broker may be someone else's.
   }
   return null;
+}
+
+/**
+ * Times the calling thread was descheduled against its will so far (Linux's
+ * `nonvoluntary_ctxt_switches`), or NaN where the kernel does not say.
+ */
+export function preemptions(): number {
+  try {
+    const status = Deno.readTextFileSync("/proc/thread-self/status");
+    return Number(
+      status.match(/^nonvoluntary_ctxt_switches:\s+(\d+)/m)?.[1] ?? NaN,
+    );
+  } catch {
+    return NaN;
+  }
 }

@@ -126,12 +126,16 @@ export async function eoSection(
   const wall = sum((r) => r.steady_ms);
   const poll_ms = sum((r) => r.steady.poll_ms);
   const redis_ms = sum((r) => r.steady.redis_ms);
+  const redis_sync_ms = sum((r) => r.steady.redis_sync_ms);
+  const preempted = sum((r) => r.steady.preempted);
   const produce_ms = sum((r) => r.steady.produce_ms);
   const s3_ms = sum((r) => r.steady.s3_ms);
   const rest_ms = wall - poll_ms - redis_ms - produce_ms - s3_ms;
   const first = runs[0]!;
   // Redis runs the scripts one at a time: its time per event bounds the rate.
-  const server_us_per_event = evalsha.usec / records;
+  // Per call, then times our calls: other clients' scripts may have run too.
+  const script_us_per_call = evalsha.usec / Math.max(1, evalsha.calls);
+  const server_us_per_event = (script_us_per_call * batches) / records;
   const redis_cap = 1e6 / server_us_per_event;
   const awaited_per_batch = redis_ms / Math.max(1, batches);
 
@@ -212,9 +216,9 @@ export async function eoSection(
       ],
       [
         "Redis server time in the scripts (commandstats usec of evalsha)",
-        `${fmt(evalsha.usec / 1000)} ms = ${
-          fmt(evalsha.usec / Math.max(1, evalsha.calls) / 1000, 2)
-        } ms per batch`,
+        `${fmt(evalsha.usec / 1000)} ms for ${fmt(evalsha.calls)} calls = ${
+          fmt(script_us_per_call / 1000, 2)
+        } ms per call`,
       ],
     ]),
     "",
@@ -232,14 +236,24 @@ export async function eoSection(
     }× the raw read. Each fenced batch was awaited ${
       fmt(awaited_per_batch, 2)
     } ms on average (encode, socket write, script, reply), against ${
-      fmt(evalsha.usec / Math.max(1, evalsha.calls) / 1000, 2)
-    } ms of script time in Redis.`,
+      fmt(script_us_per_call / 1000, 2)
+    } ms of script time in Redis (commandstats' average per EVALSHA). Of those, ${
+      fmt(redis_sync_ms / Math.max(1, batches), 2)
+    } ms per batch passed before \`applyFenced\` even returned its promise (encoding ~${
+      fmt(ops / Math.max(1, batches))
+    } ops into EVALSHA arguments, ioredis building the RESP string, the socket write), blocking the event loop.${
+      Number.isFinite(preempted)
+        ? ` The runner's main thread was preempted ${
+          fmt(preempted / Math.max(1, batches), 1)
+        } times per fenced batch (Linux \`nonvoluntary_ctxt_switches\`): on this 2-core machine Redis, Kafka and the runner take turns on the CPUs, and a write to Redis's socket wakes Redis, which may run in the writer's place, so the time a profiler charges to the socket write includes Redis executing the script.`
+        : ""
+    }`,
     "",
     "**Where the wall time goes** (the steady windows, first batch to last record, totals over the measured runs; measured by wrappers around the ports, so each row is time the runner's loop spent awaiting that port):",
     "",
     ...table(["what", "ms", "share"], [
       [
-        "waiting in `poll()` for a batch (includes group join and fetches)",
+        "waiting in `poll()` for the next batch (fetches, kafkajs decoding, the consumer bridge)",
         fmt(poll_ms),
         pct(poll_ms / wall),
       ],
