@@ -64,7 +64,7 @@ const SETTINGS = {
   full: {
     kafka_messages: 201_000,
     sim_runs: 5,
-    kafka_runs: 5,
+    kafka_runs: 7,
     eo_runs: 3,
     eo_warmups: 1,
     eo_large_batch_runs: 2,
@@ -118,7 +118,7 @@ function parseOnly(text: string | undefined): Set<Benchmark> {
 function failed(which: Benchmark, error: unknown): Section {
   const [title, target] = TITLES[which];
   const message = error instanceof Error ? error.message : String(error);
-  return skippedSection(title, target, `failed: ${message}`, "failed");
+  return skippedSection(title, target, "failed", message, "failed");
 }
 
 async function main(args: string[]): Promise<number> {
@@ -168,9 +168,10 @@ async function main(args: string[]): Promise<number> {
           skippedSection(
             title,
             target,
-            `skipped: services down (${
+            "skipped: services down",
+            `not reachable: ${
               missing.join(", ")
-            }); start them with 'deno task services up'`,
+            }; start them with \`deno task services up\``,
           ),
         );
       }
@@ -233,7 +234,12 @@ async function main(args: string[]): Promise<number> {
     const section = sections.get(which);
     if (section !== undefined) return section;
     const [title, target] = TITLES[which];
-    return skippedSection(title, target, "skipped: not selected (--only)");
+    return skippedSection(
+      title,
+      target,
+      "skipped: not selected",
+      `not in \`--only ${[...only].join(",")}\``,
+    );
   });
   const command = ["deno task bench", ...args].join(" ");
   const report = renderReport({

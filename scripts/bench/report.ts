@@ -26,23 +26,22 @@ export interface Section {
   body: string[];
 }
 
-/** A section for a benchmark that could not run, with the reason. */
+/**
+ * A section for a benchmark that did not run: `short` goes in the summary
+ * (e.g. "skipped: services down"), `detail` in the section.
+ */
 export function skippedSection(
   title: string,
   target: string,
-  reason: string,
+  short: string,
+  detail: string,
   verdict: "skipped" | "failed" = "skipped",
 ): Section {
   return {
     title,
     verdict,
-    summary: {
-      baseline: "–",
-      candidate: "–",
-      ratio: "–",
-      target,
-    },
-    body: [`**${verdict}: ${reason}**`],
+    summary: { baseline: "–", candidate: short, ratio: "–", target },
+    body: [`**${short}**: ${detail}`],
   };
 }
 
