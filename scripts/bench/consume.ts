@@ -69,7 +69,7 @@ export async function consumeRaw(
   try {
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({
-      eachBatch: async ({ batch }) => {
+      eachBatch: ({ batch }) => {
         if (count === 0) first_ms = performance.now();
         batches++;
         for (const message of batch.messages) {
@@ -80,7 +80,7 @@ export async function consumeRaw(
           last_ms = performance.now();
           finish();
         }
-        await Promise.resolve();
+        return Promise.resolve();
       },
     });
     await withTimeout(

@@ -112,30 +112,30 @@ async function pacedRun(
     }
   };
 
-  let report: PaceReport | null = null;
-  let worker: Worker | null = null;
-  let produced: Promise<PaceReport> | null = null;
+  // The worker and its final report, once it has sent everything.
+  const producer: { worker: Worker | null; report: PaceReport | null } = {
+    worker: null,
+    report: null,
+  };
   const startProducer = () => {
     measure_from = Date.now() + options.warmup_ms;
-    worker = new Worker(new URL("./producer_worker.ts", import.meta.url).href, {
-      type: "module",
-    });
-    produced = new Promise<PaceReport>((resolve) => {
-      worker!.onmessage = (event: MessageEvent<PaceReport>) => {
-        report = event.data;
-        resolve(event.data);
+    const worker = new Worker(
+      new URL("./producer_worker.ts", import.meta.url).href,
+      { type: "module" },
+    );
+    producer.worker = worker;
+    worker.onmessage = (event: MessageEvent<PaceReport>) => {
+      producer.report = event.data;
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      producer.report = {
+        sent: 0,
+        elapsed_ms: 0,
+        behind_ms_max: 0,
+        error: event.message,
       };
-      worker!.onerror = (event) => {
-        event.preventDefault();
-        report = {
-          sent: 0,
-          elapsed_ms: 0,
-          behind_ms_max: 0,
-          error: event.message,
-        };
-        resolve(report);
-      };
-    });
+    };
     const request: PaceRequest = {
       brokers: [...SERVICES.kafka_brokers],
       topic,
@@ -156,15 +156,16 @@ async function pacedRun(
       onApplied,
       onReady: startProducer,
       // Until the producer is done and every record it sent was handled.
-      stop: (handled) => report !== null && handled >= report.sent,
+      stop: (handled) =>
+        producer.report !== null && handled >= producer.report.sent,
       timeout_ms: options.warmup_ms + options.measure_ms + 120_000,
     });
   } finally {
-    (worker as Worker | null)?.terminate();
+    producer.worker?.terminate();
   }
-  const done = (report ?? await produced) as PaceReport | null;
+  const done = producer.report;
   if (done === null) {
-    throw new Error("Cannot measure latency as the producer never started");
+    throw new Error("Cannot measure latency as the producer never reported");
   }
   if (done.error !== undefined) {
     throw new Error(
