@@ -64,6 +64,7 @@ const SETTINGS = {
   full: {
     kafka_messages: 201_000,
     sim_runs: 5,
+    sim_coarse_runs: 2,
     kafka_runs: 7,
     eo_runs: 3,
     eo_warmups: 1,
@@ -74,6 +75,7 @@ const SETTINGS = {
   quick: {
     kafka_messages: 50_000,
     sim_runs: 3,
+    sim_coarse_runs: 0,
     kafka_runs: 3,
     eo_runs: 2,
     eo_warmups: 0,
@@ -147,7 +149,12 @@ async function main(args: string[]): Promise<number> {
     try {
       sections.set(
         "sim",
-        await simSection(root, { runs: settings.sim_runs, profile, log }),
+        await simSection(root, {
+          runs: settings.sim_runs,
+          coarse_runs: settings.sim_coarse_runs,
+          profile,
+          log,
+        }),
       );
     } catch (error) {
       sections.set("sim", failed("sim", error));

@@ -45,13 +45,20 @@ export function baselinePass(text: string): PassTiming {
   return { records, ms: performance.now() - started, check: counts.size };
 }
 
-/** The simulator: `simulate({ job: viewsJob(), fixture: parseFixture(text), seed: 1 })`. */
-export async function candidatePass(text: string): Promise<PassTiming> {
+/**
+ * The simulator: `simulate({ job: viewsJob(), fixture: parseFixture(text), seed: 1 })`;
+ * `poll_interval_ms` only for comparison runs (default: the simulator's, 1 s).
+ */
+export async function candidatePass(
+  text: string,
+  poll_interval_ms?: number,
+): Promise<PassTiming> {
   const started = performance.now();
   const result = await simulate({
     job: viewsJob(),
     fixture: parseFixture(text),
     seed: 1,
+    ...(poll_interval_ms === undefined ? {} : { poll_interval_ms }),
   });
   const ms = performance.now() - started;
   return { records: result.counts.in, ms, check: result.steps };
