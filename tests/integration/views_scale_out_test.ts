@@ -57,23 +57,30 @@ await integration(
         "an assigned partition",
       );
 
-      // Each owns what it was assigned last and did not lose since.
+      // Each owns what it was assigned last and did not lose since, with the
+      // epoch it claimed and the fence offset it found.
       const owned = (events: typeof a.events) => {
-        const set = new Map<number, number>();
+        const set = new Map<number, { epoch: number; claimed: number }>();
         for (const e of events) {
-          if (e.type === "assigned") set.set(e.partition!, e.epoch!);
+          if (e.type === "assigned") {
+            set.set(e.partition!, {
+              epoch: e.epoch!,
+              claimed: e.muted_through as number,
+            });
+          }
           if (e.type === "revoked") set.delete(e.partition!);
         }
         return set;
       };
-      // Both must have written to Redis with their own epoch: the fence of a
-      // partition holds the epoch of its writer and the offset it reached.
+      // Both must have written to Redis: the fence of a partition holds the
+      // epoch of its writer and the last offset written, which moves past the
+      // offset found when the fence was claimed only by a write.
       const wrote = async (events: typeof a.events) => {
         const fences = await world.fences();
-        return [...owned(events)].filter(([p, epoch]) => {
+        return [...owned(events)].filter(([p, { epoch, claimed }]) => {
           const fence = fences.get(p);
           return fence !== undefined && fence.epoch === epoch &&
-            fence.offset >= 0;
+            fence.offset > claimed;
         }).map(([p]) => p);
       };
       let a_wrote: number[] = [];
@@ -81,11 +88,12 @@ await integration(
       const both = await waitUntil(async () => {
         a_wrote = await wrote(a.events);
         b_wrote = await wrote(b.events);
-        return a_wrote.length > 0 && b_wrote.length > 0;
+        return owned(a.events).size + owned(b.events).size === PARTITIONS &&
+          a_wrote.length > 0 && b_wrote.length > 0;
       }, { timeout_ms: 30_000, interval_ms: 200 });
       assert.ok(
         both,
-        `both instances must write before the kill: A owns ${[
+        `both instances must own partitions and write before the kill: A owns ${[
           ...owned(a.events).keys(),
         ]}, B owns ${[...owned(b.events).keys()]}, fences ${
           JSON.stringify([...await world.fences()])
@@ -189,7 +197,9 @@ await integration(
         `scale-out test: A owned ${a_owned} (wrote ${a_wrote}), B owned ${b_owned} (wrote ${b_wrote}); killed A at ${counted_at_kill} of ${expected.valid} views; B took over after ${
           takeover_s.toFixed(1)
         } s at positions ${
-          takeover.map((e) => `${e.partition}@${e.position}`).join(", ")
+          takeover.map((e) =>
+            `${e.partition}@${e.position} (Redis through ${e.muted_through})`
+          ).join(", ")
         }; wall time ${((Date.now() - started) / 1000).toFixed(1)} s`,
       );
     } finally {
