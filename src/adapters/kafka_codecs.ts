@@ -1,9 +1,9 @@
 /**
  * Snappy, LZ4 and zstd for kafkajs, which decodes only gzip by itself.
  *
- * A batch another client compressed with a codec kafkajs lacks makes its
- * consumer crash, and a restarted instance fetches the same batch and crashes
- * again. {@linkcode registerCompressionCodecs} fills kafkajs's codec table
+ * Without more, a batch another client compressed with snappy, LZ4 or zstd
+ * crashes kafkajs's consumer, and a restarted instance fetches the same batch
+ * and crashes again. {@linkcode registerCompressionCodecs} fills kafkajs's codec table
  * with pure-JavaScript codecs (no native addons to build):
  *
  * - Snappy (`npm:snappyjs`): decodes raw snappy (librdkafka) and the xerial
@@ -18,12 +18,15 @@
  *   no pure-JavaScript zstd compressor is mature enough to trust with
  *   Kafka's data; compressing throws {@linkcode CompressionCodecError}.
  *
- * A batch that still cannot be decoded (corrupt data, a size beyond
- * {@linkcode MAX_DECOMPRESSED_BYTES}) throws {@linkcode CompressionCodecError}
- * naming the codec. kafkajs decodes the whole fetch response before the
- * consumer sees any of it and passes the codec only the compressed bytes, so
- * the topic, partition and offset are not known here; the consumer's crash
- * handler is where they can be added.
+ * Snappy streams and LZ4 frames are checked before decoding, since both
+ * libraries trust their input (a truncated snappy stream would decode to
+ * trailing zeros). A batch that still cannot be decoded (corrupt data, a size
+ * beyond {@linkcode MAX_DECOMPRESSED_BYTES}) throws a non-retriable
+ * {@linkcode CompressionCodecError} naming the codec: kafkajs's consumer
+ * crashes and the adapter's `poll()` throws it, rather than kafkajs
+ * restarting its consumer forever. kafkajs decodes the whole fetch response
+ * before the consumer sees any of it and hands a codec only the compressed
+ * bytes, so the topic, partition and offset are not known here.
  *
  * @module
  */
@@ -60,6 +63,13 @@ export type CodecName = "snappy" | "lz4" | "zstd";
 export class CompressionCodecError extends Error {
   /** The codec that failed. */
   readonly codec: CodecName;
+  /**
+   * Read by kafkajs's retrier: decoding the same bytes again fails again, and
+   * a retriable error would make kafkajs restart its consumer forever, out of
+   * the runner's sight. Non-retriable, the consumer crashes and `poll()`
+   * throws this error.
+   */
+  readonly retriable = false;
 
   constructor(codec: CodecName, message: string, options?: ErrorOptions) {
     super(message, options);
@@ -206,16 +216,81 @@ function decodeXerial(input: Uint8Array): Uint8Array {
 }
 
 function decodeRawSnappy(input: Uint8Array, max_bytes: number): Uint8Array {
-  try {
-    return snappy.uncompress(input, max_bytes) as Uint8Array;
-  } catch (error) {
-    // snappyjs's own wording for a too-large length does not name the limit's origin.
-    if (error instanceof Error && /too big/.test(error.message)) {
-      throw new Error(
-        `${error.message} (limit MAX_DECOMPRESSED_BYTES = ${MAX_DECOMPRESSED_BYTES})`,
-      );
+  checkRawSnappy(input, max_bytes);
+  return snappy.uncompress(input, max_bytes) as Uint8Array;
+}
+
+/**
+ * Walks a raw snappy stream's elements, checking they decode to its declared
+ * length (at most `max_bytes`).
+ * snappyjs neither checks that the elements fill the declared length nor
+ * that a copy stays inside it, so a truncated stream would decode to
+ * trailing zeros instead of failing.
+ */
+function checkRawSnappy(input: Uint8Array, max_bytes: number): void {
+  let declared = 0;
+  let at = 0;
+  for (let shift = 0;; shift += 7) {
+    const byte = input[at++];
+    if (byte === undefined || shift > 28) {
+      throw new Error("snappy length header must be a varint of 1 to 5 bytes");
     }
-    throw error;
+    declared += (byte & 0x7f) * 2 ** shift;
+    if (byte < 0x80) break;
+  }
+  if (declared > max_bytes) {
+    throw new Error(
+      `the decompressed size must be at most ${max_bytes} bytes (MAX_DECOMPRESSED_BYTES): current value is ${declared}`,
+    );
+  }
+  let out = 0;
+  while (at < input.length) {
+    const tag = input[at++]!;
+    let length: number;
+    if ((tag & 3) === 0) {
+      length = (tag >>> 2) + 1;
+      if (length > 60) {
+        const size = length - 60;
+        if (at + size > input.length) break;
+        length = 1;
+        for (let i = 0; i < size; i++) length += input[at + i]! * 2 ** (8 * i);
+        at += size;
+      }
+      if (at + length > input.length) {
+        throw new Error(
+          `snappy literal at byte ${at} must fit the input: length is ${length}, ${
+            input.length - at
+          } bytes left`,
+        );
+      }
+      at += length;
+    } else {
+      const offset_bytes = [0, 1, 2, 4][tag & 3]!;
+      if (at + offset_bytes > input.length) break;
+      let offset = 0;
+      for (let i = 0; i < offset_bytes; i++) {
+        offset += input[at + i]! * 2 ** (8 * i);
+      }
+      at += offset_bytes;
+      if ((tag & 3) === 1) {
+        length = ((tag >>> 2) & 7) + 4;
+        offset += (tag >>> 5) << 8;
+      } else {
+        length = (tag >>> 2) + 1;
+      }
+      if (offset === 0 || offset > out) {
+        throw new Error(
+          `snappy copy at byte ${at} must point into the output: offset ${offset}, ${out} bytes decoded`,
+        );
+      }
+    }
+    out += length;
+    if (out > declared) break;
+  }
+  if (out !== declared) {
+    throw new Error(
+      `snappy data must decode to its declared length ${declared}: it decodes to ${out} bytes up to byte ${at} of ${input.length}`,
+    );
   }
 }
 

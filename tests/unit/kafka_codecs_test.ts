@@ -17,6 +17,7 @@ import snappy from "npm:snappyjs@0.7.0";
 import {
   CompressionCodecError,
   lz4Codec,
+  MAX_DECOMPRESSED_BYTES,
   registerCompressionCodecs,
   snappyCodec,
   zstdCodec,
@@ -124,6 +125,44 @@ Deno.test("snappyCodec rejects a truncated xerial block naming the codec", async
   assert.match(
     error.message,
     /snappy data is invalid: xerial block .* must fit/,
+  );
+});
+
+Deno.test("snappyCodec rejects a raw stream cut short instead of padding it with zeros", async () => {
+  const compressed = await snappyCodec.compress(
+    encoder(new TextEncoder().encode(PLAIN)),
+  );
+  for (const cut of [1, 5, 20]) {
+    const error = await rejection(
+      snappyCodec.decompress(compressed.subarray(0, compressed.length - cut)),
+    );
+    assert.ok(error instanceof CompressionCodecError, `cut ${cut}: ${error}`);
+    assert.equal(error.retriable, false, "decoding again cannot help");
+  }
+});
+
+Deno.test("snappyCodec rejects a copy that points before the start of the output", async () => {
+  // Length 8, then a 1-byte-offset copy of 4 bytes from offset 1 with nothing decoded yet.
+  const error = await rejection(
+    snappyCodec.decompress(Buffer.from([8, 0x01, 0x01])),
+  );
+  assert.ok(error instanceof CompressionCodecError);
+  assert.match(
+    error.message,
+    /snappy copy at byte 3 must point into the output: offset 1, 0 bytes decoded/,
+  );
+});
+
+Deno.test("snappyCodec rejects a declared length beyond MAX_DECOMPRESSED_BYTES before allocating it", async () => {
+  // Varint 2^32 - 1: a corrupt header asking for 4 GiB.
+  const error = await rejection(
+    snappyCodec.decompress(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x00])),
+  );
+  assert.ok(error instanceof CompressionCodecError);
+  assert.equal(MAX_DECOMPRESSED_BYTES, 268435456);
+  assert.match(
+    error.message,
+    /must be at most 268435456 bytes \(MAX_DECOMPRESSED_BYTES\): current value is 4294967295/,
   );
 });
 
