@@ -52,6 +52,7 @@ import {
   type KafkaLogSink,
   toLogRecord,
 } from "./kafka_common.ts";
+import { registerCompressionCodecs } from "./kafka_codecs.ts";
 
 /** Options of {@linkcode KafkaLog}. */
 export interface KafkaLogOptions {
@@ -111,6 +112,7 @@ export class KafkaLog implements Log {
       );
     }
     this.#options = options;
+    registerCompressionCodecs();
     this.#retry = options.retry ?? { initialRetryTime: 100, retries: 8 };
     const level = options.log_level ?? "warn";
     this.#kafka = new Kafka({
