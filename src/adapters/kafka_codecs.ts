@@ -34,12 +34,9 @@
 import { Buffer } from "node:buffer";
 import { CompressionCodecs, CompressionTypes } from "kafkajs";
 // Full specifiers until deno.json's import map has these three entries.
-// deno-lint-ignore no-import-prefix
-import snappy from "npm:snappyjs@0.7.0";
-// deno-lint-ignore no-import-prefix
-import lz4 from "npm:lz4js@0.2.0";
-// deno-lint-ignore no-import-prefix
-import { decompress as zstdDecompress } from "npm:fzstd@0.1.1";
+import snappy from "snappyjs";
+import lz4 from "lz4js";
+import { decompress as zstdDecompress } from "fzstd";
 
 /**
  * Largest decompressed batch accepted. A corrupt length field would otherwise
