@@ -10,6 +10,7 @@ import {
   type FlagSpec,
   intFlag,
   parseArgs,
+  readFixtureText,
   UsageError,
 } from "../src/cli/args.ts";
 import { parseFixture } from "../src/core/fixture.ts";
@@ -105,14 +106,7 @@ export async function simCommand(args: readonly string[]): Promise<number> {
   let failed = false;
   for (const entry of entries) {
     const path = fixturePath ?? entry.fixture;
-    let text: string;
-    try {
-      text = await Deno.readTextFile(path);
-    } catch (error) {
-      throw new UsageError(
-        `cannot read fixture '${path}': ${(error as Error).message}`,
-      );
-    }
+    const text = await readFixtureText(path);
     const skip = intFlag(parsed, "skip", 0);
     const limit = intFlag(parsed, "limit", Number.MAX_SAFE_INTEGER);
     if (skip < 0 || limit < 0) {

@@ -10,6 +10,7 @@ import {
   type FlagSpec,
   intFlag,
   parseArgs,
+  readFixtureText,
   UsageError,
 } from "./cli/args.ts";
 import {
@@ -310,14 +311,7 @@ async function produceCommand(args: readonly string[]): Promise<number> {
   if (name === undefined) throw new UsageError("produce needs --job NAME");
   const [entry] = selectJobs(name);
   const path = parsed.values.get("fixture") ?? entry!.fixture;
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    throw new UsageError(
-      `cannot read fixture '${path}': ${(error as Error).message}`,
-    );
-  }
+  const text = await readFixtureText(path);
   const rate = intFlag(parsed, "rate", 0);
   if (rate < 0) {
     throw new UsageError(`flag --rate must not be negative: got ${rate}`);

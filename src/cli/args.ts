@@ -91,3 +91,14 @@ export function flagHelp(spec: FlagSpec): string {
     "\n",
   );
 }
+
+/** Reads a fixture file; an unreadable one is a {@linkcode UsageError}. */
+export async function readFixtureText(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new UsageError(
+      `cannot read fixture '${path}': ${(error as Error).message}`,
+    );
+  }
+}
