@@ -209,6 +209,44 @@ Deno.test("cases that once broke exactly-once still leave the fault-free outputs
   for (const c of REGRESSIONS) await checkCase(c);
 });
 
+Deno.test("short fixtures with every fault finish and leave the fault-free outputs", async () => {
+  const raw = parseFixture(
+    await Deno.readTextFile(
+      new URL("../../fixtures/views/sample-raw.jsonl", import.meta.url),
+    ),
+  );
+  const fixtures: Array<[string, FixtureMessage[]]> = [
+    ["no line", []],
+    ["1 line", FIXTURE.slice(0, 1)],
+    ["20 lines", FIXTURE.slice(100, 120)],
+    ["300 lines", FIXTURE.slice(5_000, 5_300)],
+    ["300 raw payloads", raw.slice(0, 300)],
+  ];
+  for (const [name, fixture] of fixtures) {
+    const base = { job: JOB, fixture, checkpoint_interval_ms: 1_000 };
+    const expected = await outputs(await simulate({ ...base, seed: 1 }));
+    for (let seed = 1; seed <= 10; seed++) {
+      let progress_calls = 0;
+      const result = await simulate({
+        ...base,
+        seed,
+        faults: FAULT_KINDS,
+        // A run that crashes at every call never ends: stop it instead.
+        onProgress: () => {
+          if (++progress_calls > 1_000) {
+            throw new Error(`${name}, seed ${seed}: no progress`);
+          }
+        },
+      });
+      assert.deepEqual(
+        compareOutputs(expected, await outputs(result)),
+        [],
+        `${name}, seed ${seed}`,
+      );
+    }
+  }
+});
+
 Deno.test("the checker catches a sink that ignores fences: crashes then count views twice", async () => {
   const seeds = 12;
   let caught = 0;
