@@ -153,8 +153,12 @@ export async function simulate(
       Promise.resolve(vclock.advanceTo(vclock.now() + Math.max(0, ms))),
   };
   const failRng = rng.fork("sink-failure");
+  // Faults strike the run only: reading the twins afterwards never fails.
+  let running = true;
   const sinkFailure = (): FailMode | false => {
-    if (!faults.has("sink-failure") || !failRng.chance(0.01)) return false;
+    if (!running || !faults.has("sink-failure") || !failRng.chance(0.01)) {
+      return false;
+    }
     injected.sink_failures++;
     return failRng.chance(0.5) ? "before" : "after";
   };
@@ -192,7 +196,7 @@ export async function simulate(
     ? Math.min(0.2, (options.expected_crashes ?? 3) / expected_calls)
     : 0;
   const crashPoint = (): FailMode | null => {
-    if (crash_p === 0 || !crashRng.chance(crash_p)) return null;
+    if (!running || crash_p === 0 || !crashRng.chance(crash_p)) return null;
     injected.crashes++;
     return crashRng.chance(0.5) ? "before" : "after";
   };
@@ -297,6 +301,7 @@ export async function simulate(
   options.onProgress?.(arrivals.length, arrivals.length);
   const counts = runner.counts();
   checkpoints_taken += runner.checkpointsTaken();
+  running = false;
   await runner.close();
   return {
     kv,

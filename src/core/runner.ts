@@ -211,7 +211,14 @@ export class Runner {
       task.processor.endOfInput({ now_ms: this.#options.clock.now(), out });
       // Fenced half an offset past the last record: after it, before any next.
       const offset = task.position - 0.5;
-      if (offset > task.muted_through) await this.#flush(task, out, offset);
+      try {
+        if (offset > task.muted_through) await this.#flush(task, out, offset);
+      } catch (error) {
+        // A newer owner has the partition: it finishes it.
+        if (!(error instanceof FencedError)) throw error;
+        this.#tasks.delete(task.partition);
+        continue;
+      }
       task.dirty = true;
       await this.#checkpoint(task);
     }
