@@ -29,6 +29,10 @@
  *
  * Leaderboard TTLs run on processing time from the write, as Redis `PEXPIRE`.
  *
+ * Every output is a function of the input's contents, except the optional
+ * heavy-hitter estimates: Space-Saving's evictions depend on arrival order,
+ * so reordered input may give other estimates (each within its error bound).
+ *
  * @module
  */
 
