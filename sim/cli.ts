@@ -40,6 +40,8 @@ const SPEC: FlagSpec = {
       "directory to write the final contents of every twin to (see docs/SIM.md)",
     "checkpoint-interval-ms":
       "virtual time between checkpoints (default: 600000)",
+    instances:
+      "instances of the job sharing its partitions in one consumer group (default: 1)",
     skip: "fixture messages to skip from the start (default: 0)",
     limit: "fixture messages to replay at most (default: all)",
   },
@@ -107,6 +109,12 @@ export async function simCommand(args: readonly string[]): Promise<number> {
   for (const entry of entries) {
     const path = fixturePath ?? entry.fixture;
     const text = await readFixtureText(path);
+    const instances = intFlag(parsed, "instances", 1);
+    if (instances < 1) {
+      throw new UsageError(
+        `flag --instances must be at least 1: got ${instances}`,
+      );
+    }
     const skip = intFlag(parsed, "skip", 0);
     const limit = intFlag(parsed, "limit", Number.MAX_SAFE_INTEGER);
     if (skip < 0 || limit < 0) {
@@ -123,6 +131,7 @@ export async function simCommand(args: readonly string[]): Promise<number> {
       seed,
       faults,
       checkpoint_interval_ms,
+      instances,
       onProgress: progress ? progressBar(entry.name) : undefined,
     });
     const elapsed_ms = performance.now() - started;
@@ -163,7 +172,7 @@ export async function simCommand(args: readonly string[]): Promise<number> {
             ...differences.map((d) => `    ${d}`),
             `  reproduce: deno task sim --job ${entry.name} --fixture ${path} --seed ${seed} --faults ${
               faults.join(",")
-            } --checkpoint-interval-ms ${checkpoint_interval_ms}${slice}`,
+            } --instances ${instances} --checkpoint-interval-ms ${checkpoint_interval_ms}${slice}`,
           ].join("\n"),
         );
       }

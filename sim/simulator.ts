@@ -32,8 +32,13 @@ import type {
 } from "../src/ports.ts";
 import { CheckpointStore } from "../src/core/checkpoint.ts";
 import type { FixtureMessage } from "../src/core/fixture.ts";
-import type { Counts, Job } from "../src/core/job.ts";
-import { Runner } from "../src/core/runner.ts";
+import {
+  addCounts,
+  type Counts,
+  type Job,
+  zeroCounts,
+} from "../src/core/job.ts";
+import { Runner, type RunnerEvent } from "../src/core/runner.ts";
 import { VirtualClock } from "./clock.ts";
 import { type FailMode, TransientError } from "./errors.ts";
 import { KvTwin } from "./kv.ts";
@@ -86,8 +91,15 @@ export interface SimulationOptions {
   max_batch_records?: number;
   /** Crashes to expect in a run with the `crash` fault. Default: 3. */
   expected_crashes?: number;
+  /**
+   * Instances of the job in one consumer group; each step goes to one drawn
+   * from the seed, and a crash replaces the instance that crashed. Default: 1.
+   */
+  instances?: number;
   /** Use a deliberately broken, unfenced key-value sink. Default: false. */
   unfenced_sink?: boolean;
+  /** Called with every runner event, and the serial number of the instance. */
+  onEvent?: (instance: number, event: RunnerEvent) => void;
   /** Called now and then with the number of records delivered so far. */
   onProgress?: (delivered: number, total: number) => void;
 }
@@ -114,6 +126,17 @@ export interface SimulationResult {
 /** An instance died: thrown by the crash injector, never retried. */
 export class SimulatedCrash extends Error {
   override name = "SimulatedCrash";
+}
+
+/** A running instance of the job, as the simulator drives it. */
+interface Instance {
+  runner: Runner;
+  /** Its consumer, once the runner started it. */
+  consumer: LogConsumer | null;
+  /** Last offset handed to it per partition: where a redelivery rewinds from. */
+  last_offsets: Map<number, number>;
+  /** Its last poll found nothing. */
+  idle: boolean;
 }
 
 interface Arrival {
@@ -203,53 +226,77 @@ export async function simulate(
   const redeliverRng = rng.fork("redeliver");
   const redeliver_p = faults.has("redeliver") ? 0.002 : 0;
 
-  let consumer: LogConsumer | null = null;
-  const lastOffsets = new Map<number, number>();
-  let checkpoints_taken = 0;
+  const group_id = `freshet-${job.name}`;
   const crashingLog = withCrashes<Log>(log, crashPoint, ["produce"]);
-  const trackedLog: Log = Object.create(crashingLog, {
-    consumer: {
-      value: (consumerOptions: Parameters<Log["consumer"]>[0]) => {
-        const created = log.consumer(consumerOptions);
-        consumer = created;
-        return {
-          poll: async () => {
-            const batch = await created.poll();
-            if (batch !== null && batch.records.length > 0) {
-              lastOffsets.set(
-                batch.partition,
-                batch.records[batch.records.length - 1]!.offset,
-              );
-            }
-            return batch;
-          },
-          commit: (offsets) => created.commit(offsets),
-          close: () => created.close(),
-        } satisfies LogConsumer;
+  const crashingKv = withCrashes<KeyValue>(kv, crashPoint, [
+    "applyFenced",
+    "claimFence",
+  ]);
+  const crashingCheckpoints = withCrashes<ObjectStore>(
+    checkpointObjects,
+    crashPoint,
+    ["put", "delete"],
+  );
+  let checkpoints_taken = 0;
+  let instances_started = 0;
+  const newInstance = (): Instance => {
+    const serial = instances_started++;
+    const instance: Instance = {
+      runner: null as unknown as Runner,
+      consumer: null,
+      last_offsets: new Map(),
+      idle: false,
+    };
+    // The instance's consumer, watched: the simulator rewinds and kills it.
+    const instanceLog: Log = Object.create(crashingLog, {
+      consumer: {
+        value: (consumerOptions: Parameters<Log["consumer"]>[0]) => {
+          const created = log.consumer(consumerOptions);
+          instance.consumer = created;
+          return {
+            poll: async () => {
+              const batch = await created.poll();
+              if (batch !== null && batch.records.length > 0) {
+                instance.last_offsets.set(
+                  batch.partition,
+                  batch.records[batch.records.length - 1]!.offset,
+                );
+              }
+              return batch;
+            },
+            commit: (offsets) => created.commit(offsets),
+            close: () => created.close(),
+          } satisfies LogConsumer;
+        },
       },
-    },
-  });
-  const newRunner = () =>
-    new Runner({
+    });
+    instance.runner = new Runner({
       job,
-      log: trackedLog,
-      kv: withCrashes<KeyValue>(kv, crashPoint, ["applyFenced", "claimFence"]),
-      checkpoints: new CheckpointStore(
-        withCrashes<ObjectStore>(checkpointObjects, crashPoint, [
-          "put",
-          "delete",
-        ]),
-      ),
+      log: instanceLog,
+      kv: crashingKv,
+      checkpoints: new CheckpointStore(crashingCheckpoints),
       clock,
+      group_id,
       checkpoint_interval_ms: options.checkpoint_interval_ms ?? 600_000,
       max_batch_records: options.max_batch_records ?? 500,
       retry_attempts: 20,
       retry_backoff_ms: 10,
       is_transient: (error) => error instanceof TransientError,
+      onEvent: (event) => options.onEvent?.(serial, event),
     });
+    instance.runner.start();
+    return instance;
+  };
 
-  let runner = newRunner();
-  runner.start();
+  const count = options.instances ?? 1;
+  if (!Number.isInteger(count) || count < 1) {
+    throw new RangeError(
+      `Cannot simulate as 'instances' must be a positive integer: current value is ${count}`,
+    );
+  }
+  const instances = Array.from({ length: count }, newInstance);
+  const scheduleRng = rng.fork("schedule");
+  const wake = () => instances.forEach((instance) => instance.idle = false);
   let next = 0;
   let steps = 0;
   for (;;) {
@@ -258,51 +305,67 @@ export async function simulate(
     delivering = false;
     if (steps % 256 === 0) options.onProgress?.(next, arrivals.length);
     steps++;
+    let at = count === 1 ? 0 : scheduleRng.int(count);
+    let instance = instances[at]!;
     try {
-      const stepped = await runner.step();
-      if (!stepped) {
-        if (next >= arrivals.length) {
-          await runner.finish();
-          break;
-        }
-        vclock.advanceTo(
-          Math.max(vclock.now() + poll_ms, arrivals[next]!.time_ms),
-        );
-      } else if (
-        redeliver_p > 0 && consumer !== null && redeliverRng.chance(redeliver_p)
-      ) {
-        const owned = log.assignment(consumer);
-        if (owned.length > 0) {
-          const { topic, partition } = redeliverRng.pick(owned);
-          const last = lastOffsets.get(partition);
-          if (last !== undefined) {
-            log.rewind(
-              consumer,
-              topic,
-              partition,
-              Math.max(0, last - redeliverRng.int(2_000)),
-            );
-            injected.redeliveries++;
-          }
-        }
+      if (await instance.runner.step()) {
+        wake();
+        redeliver(instance);
+        continue;
       }
+      instance.idle = true;
+      if (!instances.every((i) => i.idle) || log.rebalancing(group_id)) {
+        continue;
+      }
+      if (next >= arrivals.length) {
+        // A crash here is the crash of the instance finishing.
+        for (at = 0; at < count; at++) {
+          instance = instances[at]!;
+          await instance.runner.finish();
+        }
+        break;
+      }
+      vclock.advanceTo(
+        Math.max(vclock.now() + poll_ms, arrivals[next]!.time_ms),
+      );
+      wake();
     } catch (error) {
       if (!(error instanceof SimulatedCrash)) throw error;
-      checkpoints_taken += runner.checkpointsTaken();
-      if (consumer !== null) log.kill(consumer);
-      consumer = null;
-      // The next instance starts from its checkpoint: rewinding it to where
-      // the dead one got would skip input instead of redelivering it.
-      lastOffsets.clear();
-      runner = newRunner();
-      runner.start();
+      checkpoints_taken += instance.runner.checkpointsTaken();
+      if (instance.consumer !== null) log.kill(instance.consumer);
+      // The next instance starts from checkpoints: it never inherits the dead
+      // one's offsets (rewinding to them could skip input).
+      instances[at] = newInstance();
+      wake();
     }
   }
+
+  function redeliver(instance: Instance): void {
+    if (
+      redeliver_p === 0 || instance.consumer === null ||
+      !redeliverRng.chance(redeliver_p)
+    ) return;
+    const owned = log.assignment(instance.consumer);
+    if (owned.length === 0) return;
+    const { topic, partition } = redeliverRng.pick(owned);
+    const last = instance.last_offsets.get(partition);
+    if (last === undefined) return;
+    log.rewind(
+      instance.consumer,
+      topic,
+      partition,
+      Math.max(0, last - redeliverRng.int(2_000)),
+    );
+    injected.redeliveries++;
+  }
   options.onProgress?.(arrivals.length, arrivals.length);
-  const counts = runner.counts();
-  checkpoints_taken += runner.checkpointsTaken();
+  const counts = zeroCounts();
+  for (const instance of instances) {
+    addCounts(counts, instance.runner.counts());
+    checkpoints_taken += instance.runner.checkpointsTaken();
+  }
   running = false;
-  await runner.close();
+  for (const instance of instances) await instance.runner.close();
   return {
     kv,
     log,

@@ -123,6 +123,8 @@ export class Runner {
   readonly #emit: (event: RunnerEvent) => void;
   #consumer: LogConsumer | null = null;
   #checkpoints_taken = 0;
+  /** The error that left processor state ahead of the sink, if any. */
+  #failed: unknown = undefined;
 
   constructor(options: RunnerOptions) {
     const interval = options.checkpoint_interval_ms ?? 10_000;
@@ -174,6 +176,7 @@ export class Runner {
    * then partitions due for a checkpoint are checkpointed.
    */
   async step(): Promise<boolean> {
+    this.#requireHealthy("step");
     const consumer = this.#requireConsumer();
     const batch = await consumer.poll();
     if (batch === null) {
@@ -191,7 +194,7 @@ export class Runner {
         this.#tasks.delete(task.partition);
         return true;
       }
-      throw error;
+      throw this.#fail(error);
     }
     if (
       this.#options.clock.now() - task.last_checkpoint_ms >= this.#interval_ms
@@ -206,6 +209,7 @@ export class Runner {
    * partition fires, is flushed, and the partition is checkpointed.
    */
   async finish(): Promise<void> {
+    this.#requireHealthy("finish");
     for (const task of this.#sortedTasks()) {
       const out = emptyOutputs();
       task.processor.endOfInput({ now_ms: this.#options.clock.now(), out });
@@ -214,8 +218,8 @@ export class Runner {
       try {
         if (offset > task.muted_through) await this.#flush(task, out, offset);
       } catch (error) {
+        if (!(error instanceof FencedError)) throw this.#fail(error);
         // A newer owner has the partition: it finishes it.
-        if (!(error instanceof FencedError)) throw error;
         this.#tasks.delete(task.partition);
         continue;
       }
@@ -224,14 +228,41 @@ export class Runner {
     }
   }
 
-  /** Checkpoints every owned partition and leaves the group. */
+  /**
+   * Checkpoints every owned partition and leaves the group. After a failed
+   * write nothing is checkpointed: the next owners restore the last
+   * checkpoints.
+   */
   async close(): Promise<void> {
-    for (const task of this.#sortedTasks()) {
-      if (task.dirty) await this.#checkpoint(task);
+    if (this.#failed === undefined) {
+      for (const task of this.#sortedTasks()) {
+        if (task.dirty) await this.#checkpoint(task);
+      }
     }
     this.#tasks.clear();
     await this.#consumer?.close();
     this.#consumer = null;
+  }
+
+  /**
+   * A write failed for good after the processor had taken the batch: its
+   * state is ahead of the sink, so it must never be checkpointed or used
+   * again. The instance has to restart from its checkpoints, as a Flink task
+   * does after a failure.
+   */
+  #fail(error: unknown): unknown {
+    this.#failed ??= error;
+    return error;
+  }
+
+  #requireHealthy(action: string): void {
+    if (this.#failed !== undefined) {
+      throw new Error(
+        `Cannot ${action} the runner as a write failed earlier (${
+          String(this.#failed)
+        }): restart the instance from its checkpoints`,
+      );
+    }
   }
 
   #requireConsumer(): LogConsumer {
@@ -388,7 +419,9 @@ export class Runner {
     for (const { partition } of partitions) {
       const task = this.#tasks.get(partition);
       if (task === undefined) continue;
-      if (task.dirty) await this.#checkpoint(task);
+      if (task.dirty && this.#failed === undefined) {
+        await this.#checkpoint(task);
+      }
       this.#tasks.delete(partition);
       this.#emit({ type: "revoked", partition });
     }
