@@ -63,6 +63,84 @@ const WRONGTYPE =
 /** Redis's rule for strings INCRBY accepts: a canonical decimal integer. */
 const INTEGER = /^(0|-?[1-9][0-9]*)$/;
 
+/** What the all-or-nothing check knows of a key while it walks a batch. */
+interface KeyModel {
+  kind: "none" | "string" | "hash" | "zset";
+  /** The string's value as an integer, or null when it is not one. */
+  int: number | null;
+}
+
+function integerOf(value: string): number | null {
+  return INTEGER.test(value) && Number.isSafeInteger(Number(value))
+    ? Number(value)
+    : null;
+}
+
+/** Throws the error `op` would raise on a key modelled by `m`, else updates `m`. */
+function checkOp(op: KvOp, m: KeyModel): void {
+  switch (op.op) {
+    case "incrby": {
+      if (!Number.isSafeInteger(op.by)) {
+        throw new RangeError(
+          `ERR value is not an integer or out of range: INCRBY '${op.key}' by ${op.by}`,
+        );
+      }
+      if (m.kind === "none") {
+        m.kind = "string";
+        m.int = 0;
+      }
+      if (m.kind !== "string") throw wrongType(op.key, "string");
+      if (m.int === null) {
+        throw new RangeError(
+          `ERR value is not an integer or out of range: INCRBY '${op.key}' holds a non-integer`,
+        );
+      }
+      m.int += op.by;
+      if (!Number.isSafeInteger(m.int)) {
+        throw new RangeError(
+          `ERR increment or decrement would overflow: INCRBY '${op.key}' gives ${m.int}`,
+        );
+      }
+      return;
+    }
+    case "zincrby":
+    case "zadd": {
+      const amount = op.op === "zincrby" ? op.by : op.score;
+      if (Number.isNaN(amount)) {
+        throw new RangeError(
+          `ERR value is not a valid float: ${op.op.toUpperCase()} '${op.key}' with NaN`,
+        );
+      }
+      if (m.kind === "none") m.kind = "zset";
+      if (m.kind !== "zset") throw wrongType(op.key, "sorted set");
+      return;
+    }
+    case "set":
+      m.kind = "string";
+      m.int = integerOf(op.value);
+      return;
+    case "hset":
+      if (m.kind === "none") m.kind = "hash";
+      if (m.kind !== "hash") throw wrongType(op.key, "hash");
+      return;
+    case "del":
+      m.kind = "none";
+      m.int = null;
+      return;
+    case "pexpire":
+      if (!Number.isSafeInteger(op.ms)) {
+        throw new RangeError(
+          `ERR value is not an integer or out of range: PEXPIRE '${op.key}' ${op.ms}`,
+        );
+      }
+      if (op.ms <= 0) {
+        m.kind = "none";
+        m.int = null;
+      }
+      return;
+  }
+}
+
 function wrongType(key: string, wanted: string): Error {
   return new Error(`${WRONGTYPE}: key '${key}' is not a ${wanted}`);
 }
@@ -329,73 +407,26 @@ export class KvTwin implements KeyValue {
   }
 
   /**
-   * Applies `ops` or, when one throws, undoes the ones applied. The undo log
-   * records only what each op changes (a member, a field, a value), so a
-   * batch touching a large sorted set does not copy it.
+   * Applies `ops` all or none, as the Redis adapter's script does: a first
+   * pass checks every op against a model of the keys the batch touches (type,
+   * and the integer value INCRBY needs), then every op is applied. A batch
+   * that fails the check changes nothing.
    */
   #applyAtomically(ops: KvOp[]): void {
-    const undo: Array<() => void> = [];
-    try {
-      for (const op of ops) {
-        undo.push(this.#undoOf(op));
-        this.#applyOne(op);
+    const model = new Map<string, KeyModel>();
+    for (const op of ops) {
+      let m = model.get(op.key);
+      if (m === undefined) {
+        const entry = this.#live(op.key);
+        m = entry === undefined ? { kind: "none", int: null } : {
+          kind: entry.type,
+          int: entry.type === "string" ? integerOf(entry.value) : null,
+        };
+        model.set(op.key, m);
       }
-    } catch (error) {
-      for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
-      throw error;
+      checkOp(op, m);
     }
-  }
-
-  /** How to put back what `op` is about to change. */
-  #undoOf(op: KvOp): () => void {
-    const data = this.#data;
-    const had = data.get(op.key);
-    const restoreEntry = () => {
-      if (had === undefined) data.delete(op.key);
-      else data.set(op.key, had);
-    };
-    if (had === undefined) return restoreEntry;
-    switch (op.op) {
-      case "zincrby":
-      case "zadd": {
-        if (had.type !== "zset") return restoreEntry;
-        const zset = had.value;
-        const previous = zset.get(op.member);
-        return () => {
-          if (previous === undefined) zset.delete(op.member);
-          else zset.set(op.member, previous);
-          restoreEntry();
-        };
-      }
-      case "hset": {
-        if (had.type !== "hash") return restoreEntry;
-        const fields = had.value;
-        const previous = fields.get(op.field);
-        return () => {
-          if (previous === undefined) fields.delete(op.field);
-          else fields.set(op.field, previous);
-          restoreEntry();
-        };
-      }
-      case "incrby": {
-        if (had.type !== "string") return restoreEntry;
-        const previous = had.value;
-        return () => {
-          had.value = previous;
-          restoreEntry();
-        };
-      }
-      case "pexpire": {
-        const previous = had.expire_at_ms;
-        return () => {
-          had.expire_at_ms = previous;
-          restoreEntry();
-        };
-      }
-      case "set":
-      case "del":
-        return restoreEntry;
-    }
+    for (const op of ops) this.#applyOne(op);
   }
 
   #applyOne(op: KvOp): void {

@@ -139,6 +139,9 @@ export class SlidingTopK {
 
   /** Fires, in order of end, every window whose end - 1 <= watermark. */
   advance(watermark: number, out: WindowTopK[]): void {
+    // Called after every record: most calls cannot fire anything.
+    if (watermark < this.#fired_end + this.#slide_ms - 1) return;
+    const fired_before = this.#fired_end;
     for (;;) {
       let next = this.#fired_end + this.#slide_ms;
       const pane = this.#firstPaneFrom(next - this.#size_ms);
@@ -156,7 +159,8 @@ export class SlidingTopK {
         update: false,
       });
     }
-    this.#purge(watermark);
+    // Panes and fired marks only expire as windows fire: purge then.
+    if (this.#fired_end !== fired_before) this.#purge(watermark);
   }
 
   /** Panes held, for metrics and tests. */
