@@ -53,9 +53,16 @@ local model = {}
 local function model_of(key)
   local m = model[key]
   if m then return m end
-  local kind = redis.call('TYPE', key).ok
-  m = { kind = kind }
-  if kind == 'string' then m.int = integer_of(redis.call('GET', key)) end
+  -- One GET tells a string's value, or that the key is missing; only a key
+  -- of another type (an error reply) costs a TYPE too.
+  local value = redis.pcall('GET', key)
+  if value == false then
+    m = { kind = 'none' }
+  elseif type(value) == 'table' then
+    m = { kind = redis.call('TYPE', key).ok }
+  else
+    m = { kind = 'string', int = integer_of(value) }
+  end
   model[key] = m
   return m
 end
