@@ -78,7 +78,7 @@ export async function consumeSection(
     } ms) from the beginning to the last message, each side in a new consumer group. The rate is taken from the first message delivered to the last one (steady state); "start" is the time from creating the consumer to its first message (connect, group join, first fetch), shown apart.`,
     "",
     "- **Baseline:** raw kafkajs 2.2.4 consumer, `eachBatch`, `JSON.parse` of every message and a count of its `videoId` in a `Map`; kafkajs defaults otherwise (read committed, auto-commit).",
-    "- **Candidate:** `KafkaLog.consumer()` (`src/adapters/kafka.ts`, `kafka_consumer.ts`) with its defaults (batches of at most 500 records), polled in a loop as the runner polls it; each record's value parsed and counted the same way, then dropped (a null sink). Partitions are assigned at offset 0 by the `onAssign` hook.",
+    "- **Candidate:** `KafkaLog.consumer()` (`src/adapters/kafka.ts`, `kafka_consumer.ts`) with its defaults (batches of at most 5000 records), polled in a loop as the runner polls it; each record's value parsed and counted the same way, then dropped (a null sink). Partitions are assigned at offset 0 by the `onAssign` hook.",
     `- ${options.runs} runs of each, alternating, after one warm-up run of each; the ratio is of the medians.`,
     "",
     ...table(

@@ -142,7 +142,7 @@ export async function eoSection(
   const awaited_per_batch = redis_ms / Math.max(1, batches);
 
   const body = [
-    `**Measured:** records per second through the production runner (\`src/core/runner.ts\`) running \`viewsJob()\` with \`KafkaLog\`, \`RedisKeyValue\` (a key prefix of its own per run), \`CheckpointStore\` on \`S3ObjectStore\` (a prefix of its own per run) and \`SystemClock\`, with the runner's defaults (batches of at most 500, a checkpoint per partition every 10 s of wall time), reading the same ${
+    `**Measured:** records per second through the production runner (\`src/core/runner.ts\`) running \`viewsJob()\` with \`KafkaLog\`, \`RedisKeyValue\` (a key prefix of its own per run), \`CheckpointStore\` on \`S3ObjectStore\` (a prefix of its own per run) and \`SystemClock\`, with the defaults (batches of at most 5000 records, the Kafka consumer's; a checkpoint per partition every 10 s of wall time), reading the same ${
       fmt(ctx.count)
     }-message topic as benchmark 2 from the beginning, in a new consumer group per run. Rate from the first batch polled to the last record handled; "start" (group join, checkpoint lookup, fence claims) apart. Each run's Redis keys and checkpoint objects are deleted afterwards.`,
     "",
@@ -227,7 +227,7 @@ export async function eoSection(
     others_scripted === 0
       ? "No other client ran scripts during the measured runs (EVALSHA calls = fenced batches + fence claims), so the server-side figures are this benchmark's alone."
       : `Other clients were active on this Redis during the runs (${others_scripted} EVALSHA calls not ours), so the server-side figures include some of their commands.`,
-    "The gap between the job's ops and Redis's commands is the fenced script's validation pass: before writing, it reads each distinct key's `TYPE` (and `GET`s counters for `INCRBY`) so that a batch that would fail half-way writes nothing.",
+    "The gap between the job's ops and Redis's commands is the fenced script's validation pass: before writing, it reads each distinct key with one `GET` (plus a `TYPE` for keys that are not strings) so that a batch that would fail half-way writes nothing.",
     "",
     `**A ceiling set by Redis:** the scripts kept Redis busy ${
       fmt(server_us_per_event, 2)
