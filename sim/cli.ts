@@ -85,7 +85,7 @@ export async function simCommand(args: readonly string[]): Promise<number> {
     throw new UsageError((error as Error).message);
   }
   const fixturePath = parsed.values.get("fixture");
-  if (fixturePath !== undefined && entries.length > 1) {
+  if (fixturePath !== undefined && jobName === undefined) {
     throw new UsageError(
       "flag --fixture needs --job: a fixture belongs to one job",
     );
