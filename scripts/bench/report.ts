@@ -5,7 +5,11 @@
  */
 
 import type { Fact } from "./machine.ts";
-import type { ProfileSummary } from "./profile.ts";
+import {
+  categorize,
+  type CategoryRule,
+  type ProfileSummary,
+} from "./profile.ts";
 import { fmt } from "./stats.ts";
 
 /** Verdict of one benchmark. */
@@ -102,6 +106,38 @@ export function profileMarkdown(
     "",
     "</details>",
   ];
+}
+
+/**
+ * A profile's "where the time goes": self time grouped by `categories`
+ * under `heading`, then the details of {@linkcode profileMarkdown}.
+ */
+export function profileSections(
+  profile: ProfileSummary | { error: string } | null,
+  options: {
+    heading: string;
+    categories: readonly CategoryRule[];
+    how: string;
+  },
+): string[] {
+  const lines: string[] = [];
+  if (profile !== null && !("error" in profile)) {
+    lines.push(
+      "",
+      options.heading,
+      "",
+      ...table(
+        ["what", "ms", "share"],
+        categorize(profile, options.categories).map((
+          g,
+        ) => [g.name, fmt(g.ms), pct(g.share)]),
+      ),
+    );
+  }
+  if (profile !== null) {
+    lines.push("", ...profileMarkdown(profile, options.how));
+  }
+  return lines;
 }
 
 const VERDICT_TEXT: Record<Verdict, string> = {

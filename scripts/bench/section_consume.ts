@@ -8,14 +8,8 @@
 import { consumeFreshet, consumeRaw, type ConsumeTiming } from "./consume.ts";
 import { SERVICE_CATEGORIES } from "./kafka_categories.ts";
 import type { KafkaContext } from "./kafka_context.ts";
-import { categorize, profileChild, type ProfileSummary } from "./profile.ts";
-import {
-  pct,
-  profileMarkdown,
-  type Section,
-  table,
-  verdictOf,
-} from "./report.ts";
+import { profileChild, type ProfileSummary } from "./profile.ts";
+import { profileSections, type Section, table, verdictOf } from "./report.ts";
 import { fmt, median, perSecond } from "./stats.ts";
 
 export const CONSUME_TITLE = "2. Kafka → null sink through freshet's consumer";
@@ -119,28 +113,14 @@ export async function consumeSection(
       fmt(raw[0]!.distinct)
     } distinct \`videoId\` values (a check that every payload was parsed).`,
   ];
-  if (profile !== null && !("error" in profile)) {
-    body.push(
-      "",
-      "**Where the time goes** (self time of the profile, grouped):",
-      "",
-      ...table(
-        ["what", "ms", "share"],
-        categorize(profile, SERVICE_CATEGORIES).map((
-          g,
-        ) => [g.name, fmt(g.ms), pct(g.share)]),
-      ),
-    );
-  }
-  if (profile !== null) {
-    body.push(
-      "",
-      ...profileMarkdown(
-        profile,
+  body.push(
+    ...profileSections(profile, {
+      heading: "**Where the time goes** (self time of the profile, grouped):",
+      categories: SERVICE_CATEGORIES,
+      how:
         "3 reads through the freshet consumer in a child process under `deno run --cpu-prof`",
-      ),
-    );
-  }
+    }),
+  );
   return {
     title: CONSUME_TITLE,
     verdict,

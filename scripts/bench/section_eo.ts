@@ -9,10 +9,10 @@
 import { type RunnerTiming, runViews } from "./exactly_once.ts";
 import { SERVICE_CATEGORIES } from "./kafka_categories.ts";
 import type { KafkaContext } from "./kafka_context.ts";
-import { categorize, profileChild, type ProfileSummary } from "./profile.ts";
+import { profileChild, type ProfileSummary } from "./profile.ts";
 import {
   pct,
-  profileMarkdown,
+  profileSections,
   type Section,
   table,
   verdictOf,
@@ -305,28 +305,13 @@ export async function eoSection(
       } ops per event: more views of the same video fold into one command per batch.`,
     );
   }
-  if (profile !== null && !("error" in profile)) {
-    body.push(
-      "",
-      "**CPU profile, grouped** (self time):",
-      "",
-      ...table(
-        ["what", "ms", "share"],
-        categorize(profile, SERVICE_CATEGORIES).map((
-          g,
-        ) => [g.name, fmt(g.ms), pct(g.share)]),
-      ),
-    );
-  }
-  if (profile !== null) {
-    body.push(
-      "",
-      ...profileMarkdown(
-        profile,
-        "2 runner runs in a child process under `deno run --cpu-prof`",
-      ),
-    );
-  }
+  body.push(
+    ...profileSections(profile, {
+      heading: "**CPU profile, grouped** (self time):",
+      categories: SERVICE_CATEGORIES,
+      how: "2 runner runs in a child process under `deno run --cpu-prof`",
+    }),
+  );
   return {
     title: EO_TITLE,
     verdict,

@@ -6,18 +6,11 @@
 
 import { readFixtureText, VIEWS_FIXTURE } from "./fixture.ts";
 import {
-  categorize,
   type CategoryRule,
   profileChild,
   type ProfileSummary,
 } from "./profile.ts";
-import {
-  pct,
-  profileMarkdown,
-  type Section,
-  table,
-  verdictOf,
-} from "./report.ts";
+import { profileSections, type Section, table, verdictOf } from "./report.ts";
 import { baselinePass, candidatePass, type PassTiming } from "./sim.ts";
 import { fmt, median, perSecond } from "./stats.ts";
 
@@ -169,28 +162,13 @@ export async function simSection(
       }`,
     );
   }
-  if (profile !== null && !("error" in profile)) {
-    const groups = categorize(profile, SIM_CATEGORIES);
-    body.push(
-      "",
-      "**Where the time goes** (self time of the profile, grouped):",
-      "",
-      ...table(
-        ["what", "ms", "share"],
-        groups.map((g) => [g.name, fmt(g.ms), pct(g.share)]),
-      ),
-      "",
-    );
-  }
-  if (profile !== null) {
-    body.push(
-      "",
-      ...profileMarkdown(
-        profile,
-        "2 simulator runs in a child process under `deno run --cpu-prof`",
-      ),
-    );
-  }
+  body.push(
+    ...profileSections(profile, {
+      heading: "**Where the time goes** (self time of the profile, grouped):",
+      categories: SIM_CATEGORIES,
+      how: "2 simulator runs in a child process under `deno run --cpu-prof`",
+    }),
+  );
   return {
     title: SIM_TITLE,
     verdict,
