@@ -14,6 +14,12 @@
  * - a checkpoint is written only after its batch was flushed, so a
  *   checkpoint never runs ahead of the sink.
  *
+ * Writes overlap processing: a partition's fenced batch is sent while the
+ * runner polls and processes the next batch, and that next batch's writes
+ * wait for it, so each partition has at most one write in flight and its
+ * writes land in offset order. A write that fails for good stops the runner
+ * (its state is ahead of the sink); the instance restarts from checkpoints.
+ *
  * Side outputs (dead letters, late records) are written at least once, before
  * the fenced batch, keyed by source position, so no record is lost and a
  * repeat carries the same key.
@@ -104,6 +110,10 @@ interface Task {
   last_checkpoint_ms: number;
   /** Records handled since the last checkpoint. */
   dirty: boolean;
+  /** The partition's write in flight; it never rejects (see `flush_error`). */
+  flushing: Promise<void> | null;
+  /** Why the write in flight failed. */
+  flush_error: unknown;
 }
 
 /** Key of the fence of a job's input partition. */
@@ -187,15 +197,7 @@ export class Runner {
     if (task === undefined) return true;
     const fresh = batch.records.filter((r) => r.offset >= task.position);
     if (fresh.length === 0) return true;
-    try {
-      await this.#handle(task, fresh);
-    } catch (error) {
-      if (error instanceof FencedError) {
-        this.#tasks.delete(task.partition);
-        return true;
-      }
-      throw this.#fail(error);
-    }
+    await this.#handle(task, fresh);
     if (
       this.#options.clock.now() - task.last_checkpoint_ms >= this.#interval_ms
     ) {
@@ -211,19 +213,14 @@ export class Runner {
   async finish(): Promise<void> {
     this.#requireHealthy("finish");
     for (const task of this.#sortedTasks()) {
+      if (!await this.#settle(task)) continue;
       const out = emptyOutputs();
       task.processor.endOfInput({ now_ms: this.#options.clock.now(), out });
       // Fenced half an offset past the last record: after it, before any next.
       const offset = task.position - 0.5;
-      try {
-        if (offset > task.muted_through) await this.#flush(task, out, offset);
-      } catch (error) {
-        if (!(error instanceof FencedError)) throw this.#fail(error);
-        // A newer owner has the partition: it finishes it.
-        this.#tasks.delete(task.partition);
-        continue;
-      }
+      if (offset > task.muted_through) this.#write(task, out, offset);
       task.dirty = true;
+      // A newer owner that fenced this one finishes the partition.
       await this.#checkpoint(task);
     }
   }
@@ -234,14 +231,17 @@ export class Runner {
    * checkpoints.
    */
   async close(): Promise<void> {
-    if (this.#failed === undefined) {
-      for (const task of this.#sortedTasks()) {
-        if (task.dirty) await this.#checkpoint(task);
+    try {
+      if (this.#failed === undefined) {
+        for (const task of this.#sortedTasks()) await this.#checkpoint(task);
       }
+    } finally {
+      // Whatever happened, leave the group so the partitions move on.
+      for (const task of this.#tasks.values()) await task.flushing;
+      this.#tasks.clear();
+      await this.#consumer?.close();
+      this.#consumer = null;
     }
-    this.#tasks.clear();
-    await this.#consumer?.close();
-    this.#consumer = null;
   }
 
   /**
@@ -256,13 +256,14 @@ export class Runner {
   }
 
   #requireHealthy(action: string): void {
-    if (this.#failed !== undefined) {
-      throw new Error(
-        `Cannot ${action} the runner as a write failed earlier (${
-          String(this.#failed)
-        }): restart the instance from its checkpoints`,
-      );
-    }
+    if (this.#failed === undefined) return;
+    // The original error first, so callers see what failed (a crash, an outage).
+    if (this.#failed instanceof Error) throw this.#failed;
+    throw new Error(
+      `Cannot ${action} the runner as a write failed earlier (${
+        String(this.#failed)
+      }): restart the instance from its checkpoints`,
+    );
   }
 
   #requireConsumer(): LogConsumer {
@@ -295,10 +296,41 @@ export class Runner {
       const live = split === 0 ? records : records.slice(split);
       const out = emptyOutputs();
       task.processor.process(live, { now_ms, out });
-      await this.#flush(task, out, live[live.length - 1]!.offset);
+      // The previous write of the partition first: writes land in order.
+      if (await this.#settle(task)) {
+        this.#write(task, out, live[live.length - 1]!.offset);
+      }
     }
     task.position = records[records.length - 1]!.offset + 1;
     task.dirty = true;
+  }
+
+  /** Starts a partition's write; it runs while the runner goes on. */
+  #write(task: Task, out: Outputs, offset: number): void {
+    task.flushing = this.#flush(task, out, offset).then(
+      () => {},
+      (error) => {
+        task.flush_error = error;
+      },
+    );
+  }
+
+  /**
+   * Waits for the partition's write in flight. Answers false when a newer
+   * owner fenced this instance out (the partition is dropped); throws, and
+   * stops the runner, when the write failed for good.
+   */
+  async #settle(task: Task): Promise<boolean> {
+    if (task.flushing !== null) await task.flushing;
+    task.flushing = null;
+    const error = task.flush_error;
+    task.flush_error = undefined;
+    if (error === undefined) return this.#tasks.get(task.partition) === task;
+    if (error instanceof FencedError) {
+      this.#tasks.delete(task.partition);
+      return false;
+    }
+    throw this.#fail(error);
   }
 
   async #flush(task: Task, out: Outputs, offset: number): Promise<void> {
@@ -353,7 +385,9 @@ export class Runner {
     }
   }
 
+  /** Checkpoints a partition once its write in flight has landed. */
   async #checkpoint(task: Task): Promise<void> {
+    if (!await this.#settle(task) || !task.dirty) return;
     const { job, checkpoints, clock } = this.#options;
     await this.#retry(() =>
       checkpoints.write({
@@ -400,6 +434,8 @@ export class Runner {
         fence_key: key,
         last_checkpoint_ms: clock.now(),
         dirty: false,
+        flushing: null,
+        flush_error: undefined,
       };
       this.#tasks.set(partition, task);
       positions.push(task.position);
@@ -419,9 +455,8 @@ export class Runner {
     for (const { partition } of partitions) {
       const task = this.#tasks.get(partition);
       if (task === undefined) continue;
-      if (task.dirty && this.#failed === undefined) {
-        await this.#checkpoint(task);
-      }
+      if (this.#failed === undefined) await this.#checkpoint(task);
+      else if (task.flushing !== null) await task.flushing;
       this.#tasks.delete(partition);
       this.#emit({ type: "revoked", partition });
     }
