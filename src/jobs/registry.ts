@@ -8,6 +8,7 @@
 import type { Job } from "../core/job.ts";
 import type { KeyValue } from "../ports.ts";
 import { viewsJob } from "./views/job.ts";
+import { readSlidingTopK, slidingWindowEnds } from "./views/read.ts";
 
 /** Settings a deployment may override for any job (`run`/`produce` flags). */
 export interface JobOverrides {
@@ -51,6 +52,18 @@ export const JOBS: readonly JobEntry[] = [
       lines.push(
         `leaderboards: ${hours.length} hourly, ${days.length} daily, ${sliding.length} sliding-window keys`,
       );
+      // Trailing windows after the last event hold ever fewer views: show
+      // the latest one ending on a whole hour.
+      const ends = await slidingWindowEnds(kv);
+      const shown = ends.findLast((end) => end.endsWith("00")) ?? ends.at(-1);
+      if (shown !== undefined) {
+        const top = await readSlidingTopK(kv, shown, 5);
+        lines.push(
+          `top 5 of the sliding window ending ${shown} UTC: ${
+            top.map((r) => `${r.member} ${r.count}`).join(", ")
+          }`,
+        );
+      }
       return lines;
     },
   },
