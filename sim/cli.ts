@@ -14,7 +14,13 @@ import {
   UsageError,
 } from "../src/cli/args.ts";
 import { parseFixture } from "../src/core/fixture.ts";
-import { findJob, type JobEntry, JOBS } from "../src/jobs/registry.ts";
+import {
+  findJob,
+  type JobEntry,
+  type JobOverrides,
+  JOBS,
+  parseJobOptions,
+} from "../src/jobs/registry.ts";
 import {
   FAULT_KINDS,
   parseFaults,
@@ -42,6 +48,8 @@ const SPEC: FlagSpec = {
       "virtual time between checkpoints (default: 600000)",
     instances:
       "instances of the job sharing its partitions in one consumer group (default: 1)",
+    "job-options":
+      "the job's options as name=value,name=value (needs --job; see below)",
     skip: "fixture messages to skip from the start (default: 0)",
     limit: "fixture messages to replay at most (default: all)",
   },
@@ -63,7 +71,10 @@ equal the outputs of the run without (the simulator checks it and prints the
 command to reproduce a failure).
 
 Flags:
-${flagHelp(SPEC)}`;
+${flagHelp(SPEC)}
+
+Job options (--job-options), with their defaults:
+${JOBS.map((j) => `  ${j.name}: ${j.options.join(", ")}`).join("\n")}`;
 
 /** Runs `freshet sim`; answers the exit code. */
 export async function simCommand(args: readonly string[]): Promise<number> {
@@ -89,6 +100,19 @@ export async function simCommand(args: readonly string[]): Promise<number> {
     throw new UsageError(
       "flag --fixture needs --job: a fixture belongs to one job",
     );
+  }
+  const optionList = parsed.values.get("job-options");
+  if (optionList !== undefined && jobName === undefined) {
+    throw new UsageError(
+      "flag --job-options needs --job: options belong to one job",
+    );
+  }
+  let overrides: JobOverrides = {};
+  try {
+    overrides = { options: parseJobOptions(optionList ?? "") };
+    for (const entry of entries) entry.create(overrides);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
   }
   const seed = intFlag(parsed, "seed", 1);
   let faults;
@@ -123,7 +147,7 @@ export async function simCommand(args: readonly string[]): Promise<number> {
       );
     }
     const fixture = parseFixture(text).slice(skip, skip + limit);
-    const job = entry.create();
+    const job = entry.create(overrides);
     const started = performance.now();
     const result = await simulate({
       job,
@@ -151,7 +175,7 @@ export async function simCommand(args: readonly string[]): Promise<number> {
     if (faults.length > 0) {
       // The contract: faults change nothing users can read.
       const clean = await simulate({
-        job: entry.create(),
+        job: entry.create(overrides),
         fixture,
         seed,
         checkpoint_interval_ms,

@@ -28,6 +28,7 @@ import {
   type JobEntry,
   type JobOverrides,
   JOBS,
+  parseJobOptions,
 } from "./jobs/registry.ts";
 import type { LogMessage } from "./ports.ts";
 
@@ -57,6 +58,8 @@ const RUN_SPEC: FlagSpec = {
       "Kafka consumer group session timeout (default: 30000)",
     topic:
       "input topic instead of the job's own (needs --job; side outputs follow: <topic>.dead-letter, ...)",
+    "job-options":
+      "the job's options as name=value,name=value (needs --job; see 'deno task sim --help')",
     "key-prefix":
       "prefix of every Redis key the jobs write, fences included (default: none)",
     "checkpoint-prefix":
@@ -164,19 +167,40 @@ async function config(parsed: ReturnType<typeof parseArgs>) {
 // Kafka's own rule for topic names.
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
 
-/** The `--topic` override, checked; `--topic` needs a single `--job`. */
-function topicOverride(parsed: ReturnType<typeof parseArgs>): JobOverrides {
+/**
+ * The `--topic` and `--job-options` overrides, checked against the jobs they
+ * apply to; both need a single `--job`.
+ */
+function jobOverrides(
+  parsed: ReturnType<typeof parseArgs>,
+  entries: readonly JobEntry[],
+): JobOverrides {
+  const overrides: JobOverrides = {};
   const topic = parsed.values.get("topic");
-  if (topic === undefined) return {};
-  if (parsed.values.get("job") === undefined) {
-    throw new UsageError("flag --topic needs --job NAME: it names one input");
-  }
-  if (!TOPIC_NAME.test(topic)) {
+  const options = parsed.values.get("job-options");
+  if (
+    (topic !== undefined || options !== undefined) &&
+    parsed.values.get("job") === undefined
+  ) {
     throw new UsageError(
-      `flag --topic must be 1 to 249 of the characters [A-Za-z0-9._-]: got '${topic}'`,
+      "flags --topic and --job-options need --job NAME: they belong to one job",
     );
   }
-  return { topic };
+  if (topic !== undefined) {
+    if (!TOPIC_NAME.test(topic)) {
+      throw new UsageError(
+        `flag --topic must be 1 to 249 of the characters [A-Za-z0-9._-]: got '${topic}'`,
+      );
+    }
+    overrides.topic = topic;
+  }
+  try {
+    if (options !== undefined) overrides.options = parseJobOptions(options);
+    for (const entry of entries) entry.create(overrides);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  return overrides;
 }
 
 function selectJobs(name: string | undefined): readonly JobEntry[] {
@@ -199,7 +223,7 @@ async function runCommand(args: readonly string[]): Promise<number> {
     );
   }
   const entries = selectJobs(parsed.values.get("job"));
-  const overrides = topicOverride(parsed);
+  const overrides = jobOverrides(parsed, entries);
   const key_prefix = parsed.values.get("key-prefix") ?? "";
   if (/[*?[\]\\]/.test(key_prefix)) {
     throw new UsageError(
@@ -316,7 +340,7 @@ async function produceCommand(args: readonly string[]): Promise<number> {
   if (rate < 0) {
     throw new UsageError(`flag --rate must not be negative: got ${rate}`);
   }
-  const job = entry!.create(topicOverride(parsed));
+  const job = entry!.create(jobOverrides(parsed, [entry!]));
   const settings = await config(parsed);
   const { KafkaLog } = await import("./adapters/kafka.ts");
   const log = new KafkaLog({ brokers: settings.kafka().brokers });

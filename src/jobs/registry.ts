@@ -7,7 +7,7 @@
 
 import type { Job } from "../core/job.ts";
 import type { KeyValue } from "../ports.ts";
-import { viewsJob } from "./views/job.ts";
+import { parseViewsOptions, viewsConfig, viewsJob } from "./views/job.ts";
 import { readSlidingTopK, slidingWindowEnds } from "./views/read.ts";
 
 /** Settings a deployment may override for any job (`run`/`produce` flags). */
@@ -18,6 +18,8 @@ export interface JobOverrides {
    * Kafka cluster.
    */
   topic?: string;
+  /** The job's own options as `name` → text, e.g. `{ top_k: "20" }`. */
+  options?: Readonly<Record<string, string>>;
 }
 
 /** A runnable job and how to present it. */
@@ -25,6 +27,8 @@ export interface JobEntry {
   name: string;
   /** The job with its default options, except what `overrides` sets. */
   create(overrides?: JobOverrides): Job;
+  /** The job's options with their defaults, as `name=value` (for help). */
+  options: readonly string[];
   /** The recorded fixture, relative to the repository root. */
   fixture: string;
   /** Human-readable lines describing what the job left in the key-value store. */
@@ -36,7 +40,13 @@ export const JOBS: readonly JobEntry[] = [
   {
     name: "views",
     create: (overrides = {}) =>
-      viewsJob(overrides.topic === undefined ? {} : { topic: overrides.topic }),
+      viewsJob({
+        ...parseViewsOptions(overrides.options ?? {}),
+        ...(overrides.topic === undefined ? {} : { topic: overrides.topic }),
+      }),
+    options: Object.entries(viewsConfig())
+      .filter(([name]) => name !== "topic")
+      .map(([name, value]) => `${name}=${value}`),
     fixture: "fixtures/views/views.jsonl",
     async summarize(kv) {
       const top = await kv.zrevrange("top_videos", 0, 9);
@@ -68,6 +78,25 @@ export const JOBS: readonly JobEntry[] = [
     },
   },
 ];
+
+/**
+ * Parses `name=value,name=value` (the `--job-options` flag) into settings;
+ * the job checks names and values when it is created.
+ */
+export function parseJobOptions(list: string): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const item of list.split(",")) {
+    if (item.trim() === "") continue;
+    const eq = item.indexOf("=");
+    if (eq <= 0) {
+      throw new RangeError(
+        `job options must be name=value pairs separated by commas: got '${item}'`,
+      );
+    }
+    settings[item.slice(0, eq).trim()] = item.slice(eq + 1).trim();
+  }
+  return settings;
+}
 
 /** The job named `name`, or an error listing the known ones. */
 export function findJob(name: string): JobEntry {

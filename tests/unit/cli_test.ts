@@ -60,6 +60,21 @@ Deno.test("freshet sim answers a mistake with one line and exit code 2", async (
     ["a missing value", ["--job"], /--job needs a value/],
     ["a fixture without a job", ["--fixture", RAW], /--fixture needs --job/],
     [
+      "an unknown job option",
+      ["--job", "views", "--fixture", RAW, "--job-options", "nope=1"],
+      /'nope' is not one of its options/,
+    ],
+    [
+      "a job option out of its range",
+      ["--job", "views", "--fixture", RAW, "--job-options", "top_k=0"],
+      /'k' must be a positive integer: current value is 0/,
+    ],
+    [
+      "job options without a job",
+      ["--job-options", "top_k=3"],
+      /--job-options needs --job/,
+    ],
+    [
       "an unreadable fixture",
       ["--job", "views", "--fixture", "no/such/file.jsonl"],
       /cannot read fixture 'no\/such\/file.jsonl'/,
@@ -143,6 +158,27 @@ Deno.test("freshet sim --out writes every twin in the documented layout", async 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("freshet sim --job-options changes what the job computes", async () => {
+  // The summary's sliding Top-5 merges the partitions' Top-K sets: with K = 1
+  // and 4 partitions it can hold 4 videos at most.
+  const entries = (text: string) =>
+    /top 5 of the sliding window ending \d+ UTC: (.*)/.exec(text)![1]!
+      .split(", ").length;
+  const k1 = await freshet(
+    "sim",
+    "--job",
+    "views",
+    "--fixture",
+    RAW,
+    "--job-options",
+    "top_k=1",
+  );
+  assert.equal(k1.code, 0, k1.stdout);
+  assert.ok(entries(k1.stdout) <= 4, k1.stdout);
+  const defaults = await freshet("sim", "--job", "views", "--fixture", RAW);
+  assert.equal(entries(defaults.stdout), 5, defaults.stdout);
 });
 
 Deno.test("freshet sim gives the same digest on every run of the same seed", async () => {

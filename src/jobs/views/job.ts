@@ -101,6 +101,36 @@ export function viewsConfig(options: ViewsOptions = {}): ViewsConfig {
   };
 }
 
+/**
+ * Views options from `name=value` text (the `--job-options` flag): every
+ * option but `topic` is a whole number. Unknown names and bad values are
+ * errors naming the rule and the value.
+ */
+export function parseViewsOptions(
+  settings: Readonly<Record<string, string>>,
+): ViewsOptions {
+  const defaults = viewsConfig();
+  const options: Record<string, number> = {};
+  for (const [name, text] of Object.entries(settings)) {
+    if (name === "topic" || !(name in defaults)) {
+      const known = Object.keys(defaults).filter((n) => n !== "topic");
+      throw new RangeError(
+        `Cannot configure views as '${name}' is not one of its options: ${
+          known.join(", ")
+        }`,
+      );
+    }
+    const value = Number(text);
+    if (text.trim() === "" || !Number.isSafeInteger(value) || value < 0) {
+      throw new RangeError(
+        `Cannot configure views as '${name}' must be a non-negative whole number: current value is '${text}'`,
+      );
+    }
+    options[name] = value;
+  }
+  return options as ViewsOptions;
+}
+
 /** Key of a video's all-time count. */
 export function countKey(videoId: string): string {
   return `video:view:count:${videoId}`;
@@ -109,6 +139,8 @@ export function countKey(videoId: string): string {
 /** The `views` job. */
 export function viewsJob(options: ViewsOptions = {}): Job {
   const config = viewsConfig(options);
+  // Bad options fail here, with the rule and the value, not at the first record.
+  new ViewsProcessor(config, 0);
   return {
     name: "views",
     topic: config.topic,
