@@ -24,10 +24,10 @@ import {
 } from "./harness.ts";
 import { integration, KAFKA, REDIS, S3 } from "./services.ts";
 
-/** Lines of the recorded fixture to replay: about 55 minutes of traffic. */
-const SLICE_LINES = 30_000;
-/** Production rate: the producer runs while most kills happen. */
-const RATE_PER_S = 300;
+/** Lines of the recorded fixture to replay: all of it (201,000). */
+const SLICE_LINES = Number.MAX_SAFE_INTEGER;
+/** Production rate: the producer runs while most kills happen (~100 s). */
+const RATE_PER_S = 2_000;
 const KILLS = 12;
 const SEED = 20260314;
 
