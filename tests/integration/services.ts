@@ -104,9 +104,38 @@ export async function requireServices(services: Service[]): Promise<boolean> {
     });
   } else if (!skipAnnounced) {
     skipAnnounced = true;
-    console.log(SKIP_MESSAGE);
+    if (firstInProcess()) console.log(SKIP_MESSAGE);
   }
   return true;
+}
+
+/**
+ * True for the first test file of this `deno test` process to ask: Deno
+ * loads each file in a fresh module scope, so a marker file keyed by the
+ * process id keeps the skip line to one per run.
+ */
+function firstInProcess(): boolean {
+  const dir = Deno.env.get("TMPDIR") ?? "/tmp";
+  // The process's start time (Linux) tells a reused process id apart.
+  let started = "";
+  try {
+    started = Deno.readTextFileSync("/proc/self/stat").split(" ")[21] ?? "";
+  } catch {
+    // Not Linux: the process id alone.
+  }
+  try {
+    Deno.writeTextFileSync(
+      `${dir}/freshet-skip-line-${Deno.pid}-${started}`,
+      "",
+      {
+        createNew: true,
+      },
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) return false;
+    return true;
+  }
 }
 
 /**
