@@ -10,6 +10,7 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { Kafka, logLevel } from "kafkajs";
 import { KafkaLog } from "../../src/adapters/kafka.ts";
@@ -666,6 +667,44 @@ export function sameZset(
 function show(value: unknown): string {
   if (value instanceof Map) return `{${value.size} members}`;
   return JSON.stringify(value);
+}
+
+/**
+ * Asserts that what the job left in Redis is exact: nothing lost, nothing
+ * counted twice (all-time counters and `top_videos` equal the fixture's
+ * counts), and the hour and day leaderboards equal the simulator's.
+ */
+export function assertExactViews(
+  state: ViewsState,
+  counted: number,
+  expected: ExpectedViews,
+  simulated: Simulated,
+): void {
+  assert.equal(
+    counted,
+    expected.valid,
+    `top_videos must sum to the ${expected.valid} valid views: nothing lost, nothing counted twice`,
+  );
+  assert.deepEqual(
+    mapDiff(expected.counts, state.counts),
+    [],
+    "every video:view:count:<id> must equal the fixture's count",
+  );
+  assert.deepEqual(
+    mapDiff(expected.counts, state.top),
+    [],
+    "top_videos must equal the fixture's counts",
+  );
+  assert.equal(total(state.counts), expected.valid);
+  assert.ok(
+    [...simulated.leaderboards.keys()].some((k) => k.includes(":hour:")),
+    "the simulator must have hour leaderboards to compare with",
+  );
+  assert.deepEqual(
+    mapDiff(simulated.leaderboards, state.leaderboards, sameZset),
+    [],
+    "hour and day leaderboards must equal the simulator's",
+  );
 }
 
 /** Sum of a map's values. */

@@ -12,13 +12,12 @@
 import assert from "node:assert/strict";
 import { Rng } from "../../sim/random.ts";
 import {
+  assertExactViews,
   type Child,
   expectedViews,
   fixtureSlice,
   mapDiff,
-  sameZset,
   simulateViews,
-  total,
   waitUntil,
   World,
 } from "./harness.ts";
@@ -132,31 +131,7 @@ await integration(
         } at the kills`,
       );
       const state = await world.readState();
-      assert.equal(
-        counted,
-        expected.valid,
-        `top_videos must sum to the ${expected.valid} valid views: nothing lost, nothing counted twice`,
-      );
-      assert.deepEqual(
-        mapDiff(expected.counts, state.counts),
-        [],
-        "every video:view:count:<id> must equal the fixture's count",
-      );
-      assert.deepEqual(
-        mapDiff(expected.counts, state.top),
-        [],
-        "top_videos must equal the fixture's counts",
-      );
-      assert.equal(total(state.counts), expected.valid);
-      assert.ok(
-        [...simulated.leaderboards.keys()].some((k) => k.includes(":hour:")),
-        "the simulator must have hour leaderboards to compare with",
-      );
-      assert.deepEqual(
-        mapDiff(simulated.leaderboards, state.leaderboards, sameZset),
-        [],
-        "hour and day leaderboards must equal the simulator's",
-      );
+      assertExactViews(state, counted, expected, simulated);
 
       const dead = await world.readSide("dead-letter");
       const expectedDead = new Map(
