@@ -24,7 +24,7 @@ export interface PartitionCheckpoint {
   epoch: number;
   /** The processor's snapshot (keyed state, windows, timers, counts). */
   state: unknown;
-  /** Each sink's commit handle: for a fenced key-value sink, the fence key and offset. */
+  /** Each sink's commit handle: for a fenced key-value sink, its fence key. */
   sinks: Record<string, unknown>;
 }
 

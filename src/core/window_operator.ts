@@ -27,6 +27,7 @@ import {
   NumberHeap,
 } from "./timers.ts";
 import {
+  isWindowLate,
   type TimeWindow,
   type WindowAssigner,
   windowStart,
@@ -326,9 +327,8 @@ export class WindowOperator<IN, ACC, OUT> {
     value: IN,
     out: WindowResult<OUT>[],
   ): boolean {
-    const max_ts = end - 1;
     const watermark = this.#watermark;
-    if (max_ts + this.#lateness_ms <= watermark) return false;
+    if (isWindowLate(end, this.#lateness_ms, watermark)) return false;
     let windows = this.#aligned.get(key);
     if (windows === undefined) {
       windows = new Map();
@@ -372,7 +372,9 @@ export class WindowOperator<IN, ACC, OUT> {
     if (lo < 0) {
       // A window merging with nothing alive is late exactly when Flink's
       // isWindowLate says so; one merging with a live window never is.
-      if (window.end - 1 + this.#lateness_ms <= this.#watermark) return false;
+      if (isWindowLate(window.end, this.#lateness_ms, this.#watermark)) {
+        return false;
+      }
       entry = this.#newEntry(key, window.start, window.end);
       if (list === undefined) {
         list = [];

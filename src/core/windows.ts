@@ -20,6 +20,18 @@ export function maxTimestamp(w: TimeWindow): number {
   return w.end - 1;
 }
 
+/**
+ * Flink's `isWindowLate`: the window ending at `end` (exclusive) takes no
+ * more elements once `maxTimestamp + allowed_lateness_ms <= watermark`.
+ */
+export function isWindowLate(
+  end: number,
+  allowed_lateness_ms: number,
+  watermark: number,
+): boolean {
+  return end - 1 + allowed_lateness_ms <= watermark;
+}
+
 /** Assigns a timestamp to the windows it belongs to. */
 export interface WindowAssigner {
   readonly kind: "tumbling" | "sliding" | "session";

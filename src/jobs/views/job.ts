@@ -38,7 +38,7 @@
 
 import type { KvOp, LogRecord } from "../../ports.ts";
 import { formatBucket } from "../../core/time.ts";
-import { windowStart } from "../../core/windows.ts";
+import { isWindowLate, windowStart } from "../../core/windows.ts";
 import { BoundedOutOfOrderness } from "../../core/watermarks.ts";
 import {
   type Counts,
@@ -231,11 +231,11 @@ class ViewsProcessor implements PartitionProcessor {
       this.#heavy?.add(videoId);
       const missed: string[] = [];
       const hour = windowStart(timestamp, 0, HOUR_MS);
-      if (hour + HOUR_MS - 1 + lateness > watermark) {
+      if (!isWindowLate(hour + HOUR_MS, lateness, watermark)) {
         add(bucket(hours, hour), videoId, 1);
       } else missed.push(`hour ${this.#bucketName(hour, "hour")}`);
       const day = windowStart(timestamp, 0, DAY_MS);
-      if (day + DAY_MS - 1 + lateness > watermark) {
+      if (!isWindowLate(day + DAY_MS, lateness, watermark)) {
         add(bucket(days, day), videoId, 1);
       } else missed.push(`day ${this.#bucketName(day, "day")}`);
       if (!this.#sliding.add(videoId, timestamp, watermark, fired)) {

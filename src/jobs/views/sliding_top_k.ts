@@ -16,7 +16,7 @@
  */
 
 import { assertDuration } from "../../core/time.ts";
-import { windowStart } from "../../core/windows.ts";
+import { isWindowLate, windowStart } from "../../core/windows.ts";
 import { type Ranked, topK } from "./top_k.ts";
 
 /** A fired window and its Top-K. */
@@ -106,7 +106,10 @@ export class SlidingTopK {
   ): boolean {
     const slide = this.#slide_ms;
     const pane = windowStart(timestamp, 0, slide);
-    if (pane + this.#size_ms - 1 + this.#lateness_ms <= watermark) return false;
+    // Late for its last window, so for all of them.
+    if (isWindowLate(pane + this.#size_ms, this.#lateness_ms, watermark)) {
+      return false;
+    }
     let counts = this.#panes.get(pane);
     if (counts === undefined) this.#panes.set(pane, counts = new Map());
     counts.set(member, (counts.get(member) ?? 0) + 1);
@@ -119,7 +122,7 @@ export class SlidingTopK {
       : windowStart(watermark + 1, 0, slide);
     const last = Math.min(pane + this.#size_ms, due_end);
     for (let end = pane + slide; end <= last; end += slide) {
-      if (end - 1 + this.#lateness_ms <= watermark) continue;
+      if (isWindowLate(end, this.#lateness_ms, watermark)) continue;
       const counts = end === this.#fired_end ? this.#running : this.#merge(end);
       out.push({
         start: end - this.#size_ms,
@@ -231,13 +234,17 @@ export class SlidingTopK {
 
   #purge(watermark: number): void {
     for (const end of this.#fired) {
-      if (end - 1 + this.#lateness_ms <= watermark) this.#fired.delete(end);
+      if (isWindowLate(end, this.#lateness_ms, watermark)) {
+        this.#fired.delete(end);
+      }
     }
     const window_start = this.#fired_end - this.#size_ms;
     for (const pane of this.#panes.keys()) {
       // Still needed by the running total, or by a window not yet late.
       if (pane >= window_start) continue;
-      if (pane + this.#size_ms - 1 + this.#lateness_ms > watermark) continue;
+      if (!isWindowLate(pane + this.#size_ms, this.#lateness_ms, watermark)) {
+        continue;
+      }
       this.#panes.delete(pane);
     }
   }
