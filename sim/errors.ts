@@ -13,10 +13,8 @@ export class TransientError extends Error {
   override name = "TransientError";
 }
 
-/** A newer writer with the same identity took over; this one must stop. */
-export class FencedError extends Error {
-  override name = "FencedError";
-}
+/** A newer writer with the same identity took over: the one error type of `src/ports.ts`. */
+export { FencedError } from "../src/ports.ts";
 
 /**
  * How an injected failure behaves: `"before"` throws a {@linkcode TransientError}

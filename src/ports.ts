@@ -8,6 +8,16 @@
  * @module
  */
 
+/**
+ * A newer owner took over what this writer writes to (a fence epoch, a
+ * transactional id, a checkpoint sequence): the writer must stop. Thrown by
+ * every adapter and twin, so callers test `instanceof FencedError`, never a
+ * message.
+ */
+export class FencedError extends Error {
+  override name = "FencedError";
+}
+
 /** Processing time. Production uses the wall clock; the simulator a virtual one. */
 export interface Clock {
   /** Milliseconds since the epoch. */
@@ -86,9 +96,37 @@ export interface LogConsumer {
   close(): Promise<void>;
 }
 
-/** An open log transaction: its records become visible together on commit. */
+/** A consumer group's offset to commit, as Kafka's `OffsetCommit`. */
+export interface OffsetCommit {
+  topic: string;
+  partition: number;
+  /** The next offset to read (last handled offset + 1). */
+  offset: number;
+  /** Travels with the offset and comes back from `committedOffsets`. Default: none. */
+  metadata?: string | null;
+}
+
+/** A committed offset of a consumer group, per partition. */
+export interface CommittedOffset {
+  partition: number;
+  /** Next offset to read; -1 when the group committed nothing for the partition. */
+  offset: number;
+  /** What was committed with it, or `null`. */
+  metadata: string | null;
+}
+
+/**
+ * An open log transaction: its records, and the offsets sent with it, become
+ * visible together on commit, or never. A newer transaction with the same
+ * transactional id fences it: every later call throws {@linkcode FencedError}.
+ */
 export interface LogTransaction {
   produce(topic: string, messages: LogMessage[]): Promise<void>;
+  /**
+   * Commits `offsets` for consumer group `groupId` as part of this
+   * transaction (Kafka's `sendOffsetsToTransaction`).
+   */
+  sendOffsets(groupId: string, offsets: OffsetCommit[]): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;
 }
@@ -117,6 +155,11 @@ export interface Log {
   ): Promise<LogRecord[]>;
   /** Joins a consumer group. */
   consumer(options: ConsumerOptions): LogConsumer;
+  /**
+   * Offsets consumer group `groupId` committed for `topic`, one per
+   * partition in partition order (offset -1 where none), with metadata.
+   */
+  committedOffsets(groupId: string, topic: string): Promise<CommittedOffset[]>;
 }
 
 /** One write in a key-value batch (the Redis commands the jobs use). */
@@ -182,10 +225,42 @@ export interface KeyValue {
 /** An object store (S3). Keys are `/`-separated paths. */
 export interface ObjectStore {
   put(key: string, body: Uint8Array): Promise<void>;
+  /**
+   * Creates the object only when `key` does not exist yet (S3's conditional
+   * write, `If-None-Match: *`), atomically: of concurrent callers at most
+   * one creates it. Answers whether this call created it.
+   */
+  putIfAbsent(key: string, body: Uint8Array): Promise<boolean>;
+  /** Copies an object within the store, replacing `to`; a missing `from` is an error. */
+  copy(from: string, to: string): Promise<void>;
   /** The object's bytes, or `null` when missing. */
   get(key: string): Promise<Uint8Array | null>;
   /** Keys that start with `prefix`, sorted. */
   list(prefix: string): Promise<string[]>;
   /** Deletes the object; a missing key is not an error. */
   delete(key: string): Promise<void>;
+}
+
+/** A row returned by a warehouse query: column name → value. */
+export type WarehouseRow = Record<string, unknown>;
+
+/** Statements run inside one warehouse transaction. */
+export interface WarehouseTransaction {
+  /** Runs one statement with `$1`-style parameters; answers its rows. */
+  query(sql: string, params?: readonly unknown[]): Promise<WarehouseRow[]>;
+}
+
+/**
+ * A relational warehouse (PostgreSQL; the simulator uses PGlite, an embedded
+ * PostgreSQL). SQL is PostgreSQL's dialect in both worlds.
+ */
+export interface Warehouse {
+  /** Runs one statement outside any explicit transaction. */
+  query(sql: string, params?: readonly unknown[]): Promise<WarehouseRow[]>;
+  /**
+   * Runs `body` in one transaction: committed when it resolves, rolled back
+   * when it throws (the error is rethrown).
+   */
+  transaction<T>(body: (tx: WarehouseTransaction) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
 }
