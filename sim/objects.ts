@@ -18,8 +18,9 @@ export { TransientError } from "./errors.ts";
 /** Options of {@linkcode ObjectsTwin}. */
 export interface ObjectsTwinOptions {
   /**
-   * Injects transient failures: called with `"put"`, `"get"`, `"list"` or
-   * `"delete"` before each such call. Default: never.
+   * Injects transient failures: called with `"put"`, `"putIfAbsent"`,
+   * `"copy"`, `"get"`, `"list"` or `"delete"` before each such call.
+   * Default: never.
    */
   fail?: FailRule;
 }
@@ -27,7 +28,8 @@ export interface ObjectsTwinOptions {
 /**
  * An {@linkcode ObjectStore} in memory. `list` sorts keys by their UTF-8
  * bytes, as S3 ListObjectsV2 does; `put` and `get` copy the bytes so callers
- * never share a buffer with the store.
+ * never share a buffer with the store. Every call runs to completion before
+ * the next starts, so `putIfAbsent` is atomic as S3's conditional write is.
  */
 export class ObjectsTwin implements ObjectStore {
   #objects = new Map<string, Uint8Array>();
@@ -44,12 +46,31 @@ export class ObjectsTwin implements ObjectStore {
 
   put(key: string, body: Uint8Array): Promise<void> {
     return this.#call("put", () => {
-      if (key.length === 0) {
-        throw new TypeError(
-          "Cannot put an object as 'key' must not be empty: current value is ''",
+      checkKey("put an object", "key", key);
+      this.#objects.set(key, body.slice());
+    });
+  }
+
+  putIfAbsent(key: string, body: Uint8Array): Promise<boolean> {
+    return this.#call("putIfAbsent", () => {
+      checkKey("put an object", "key", key);
+      if (this.#objects.has(key)) return false;
+      this.#objects.set(key, body.slice());
+      return true;
+    });
+  }
+
+  copy(from: string, to: string): Promise<void> {
+    return this.#call("copy", () => {
+      checkKey("copy an object", "from", from);
+      checkKey("copy an object", "to", to);
+      const body = this.#objects.get(from);
+      if (body === undefined) {
+        throw new Error(
+          `Cannot copy an object as 'from' must exist: current value is '${from}' (to '${to}')`,
         );
       }
-      this.#objects.set(key, body.slice());
+      this.#objects.set(to, body.slice());
     });
   }
 
@@ -96,5 +117,13 @@ export class ObjectsTwin implements ObjectStore {
       return Promise.reject(injectedFailure("ObjectsTwin", call, mode));
     }
     return Promise.resolve(result);
+  }
+}
+
+function checkKey(action: string, name: string, key: string): void {
+  if (key.length === 0) {
+    throw new TypeError(
+      `Cannot ${action} as '${name}' must not be empty: current value is ''`,
+    );
   }
 }
