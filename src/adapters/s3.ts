@@ -6,6 +6,7 @@
  */
 
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   ListObjectsV2Command,
@@ -70,6 +71,33 @@ export class S3ObjectStore implements ObjectStore {
         Bucket: this.#bucket,
         Key: this.#prefix + key,
         Body: body,
+      }),
+    );
+  }
+
+  async putIfAbsent(key: string, body: Uint8Array): Promise<boolean> {
+    try {
+      await this.#client.send(
+        new PutObjectCommand({
+          Bucket: this.#bucket,
+          Key: this.#prefix + key,
+          Body: body,
+          IfNoneMatch: "*",
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 412) return false;
+      throw error;
+    }
+  }
+
+  async copy(from: string, to: string): Promise<void> {
+    await this.#client.send(
+      new CopyObjectCommand({
+        Bucket: this.#bucket,
+        Key: this.#prefix + to,
+        CopySource: copySource(this.#bucket, this.#prefix + from),
       }),
     );
   }
@@ -145,4 +173,15 @@ function isNotFound(error: unknown): boolean {
   if (name === "NoSuchBucket") return false;
   return name === "NoSuchKey" || name === "NotFound" ||
     $metadata?.httpStatusCode === 404;
+}
+
+function statusOf(error: unknown): number | undefined {
+  if (typeof error !== "object" || error === null) return undefined;
+  return (error as { $metadata?: { httpStatusCode?: number } }).$metadata
+    ?.httpStatusCode;
+}
+
+// CopySource is `bucket/key`, URL-encoded except for the key's slashes.
+function copySource(bucket: string, key: string): string {
+  return `${bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
 }
