@@ -7,6 +7,7 @@
 
 import type {
   Clock,
+  CommittedOffset,
   ConsumerHooks,
   ConsumerOptions,
   Log,
@@ -15,6 +16,7 @@ import type {
   LogMessage,
   LogRecord,
   LogTransaction,
+  OffsetCommit,
   TopicPartition,
 } from "../src/ports.ts";
 import {
@@ -35,6 +37,13 @@ export { FencedError, TransientError } from "./errors.ts";
 
 /** Default of {@linkcode ConsumerOptions.maxBatchRecords} in the twin. */
 export const DEFAULT_MAX_BATCH_RECORDS = 500;
+
+/**
+ * Longest offset metadata a group commit accepts, in UTF-16 code units: Kafka's
+ * default `offset.metadata.max.bytes`, which the broker compares with the
+ * Java string's `length()`, not its byte count.
+ */
+export const MAX_OFFSET_METADATA_LENGTH = 4096;
 
 interface Slot {
   record: LogRecord;
@@ -61,6 +70,26 @@ interface Txn {
   state: "open" | "committed" | "aborted" | "fenced";
   slots: Slot[];
   partitions: Set<PartitionLog>;
+  /** Offsets sent with the transaction: committed for their group on commit only. */
+  offsets: PendingOffset[];
+}
+
+/** A group's committed offset of one partition. */
+interface StoredOffset {
+  offset: number;
+  metadata: string | null;
+  /**
+   * When the commit was written (a transaction's offsets: when they were
+   * sent). Kafka keeps the later-written of two commits of a partition, so a
+   * transaction ending after a plain commit it preceded does not overwrite it.
+   */
+  seq: number;
+}
+
+interface PendingOffset extends StoredOffset {
+  groupId: string;
+  topic: string;
+  partition: number;
 }
 
 interface Member {
@@ -88,7 +117,6 @@ interface Group {
   generation: number;
   assignment_generation: number;
   assignment: Map<Member, TopicPartition[]>;
-  committed: Map<string, number[]>;
 }
 
 /** Options of {@linkcode LogTwin}. */
@@ -97,8 +125,8 @@ export interface LogTwinOptions {
   clock: Clock;
   /**
    * Injects transient failures: called with `"produce"`,
-   * `"transaction.produce"` or `"transaction.commit"` before each such call.
-   * Default: never.
+   * `"transaction.produce"`, `"transaction.sendOffsets"` or
+   * `"transaction.commit"` before each such call. Default: never.
    */
   fail?: FailRule;
 }
@@ -178,6 +206,12 @@ function assignRange(
  *   plain records.
  * - `transaction(id)` while a transaction with that id is open aborts the open
  *   one; its handle then throws {@linkcode FencedError} on every call.
+ * - Offsets a transaction sends (`sendOffsets`) become the group's committed
+ *   offsets when, and only when, it commits, at the same moment as its
+ *   records. A consumer's `commit()` writes the same store (metadata `null`).
+ *   Of two commits of one partition the later-written wins: a transaction's
+ *   offsets count as written when sent. Empty metadata reads back as `null`
+ *   (kafkajs does the same).
  * - Consumer groups rebalance eagerly, like kafkajs. Joining (`consumer()`),
  *   leaving (`close()`, which first revokes), {@linkcode LogTwin.kill} and
  *   creating a subscribed topic start a new generation. As there are no timers,
@@ -195,6 +229,9 @@ export class LogTwin implements Log {
   #topics = new Map<string, Topic>();
   #open = new Map<string, Txn>();
   #groups = new Map<string, Group>();
+  /** Committed offsets by group, then topic, then partition. */
+  #committed = new Map<string, Map<string, StoredOffset[]>>();
+  #commit_seq = 0;
   #members = new WeakMap<LogConsumer, Member>();
   #seq = 0;
 
@@ -251,6 +288,7 @@ export class LogTwin implements Log {
       state: "open",
       slots: [],
       partitions: new Set(),
+      offsets: [],
     };
     this.#open.set(transactionalId, txn);
     const usable = (action: string) => {
@@ -271,6 +309,14 @@ export class LogTwin implements Log {
           usable("produce in");
           this.#append(topic, messages, txn);
         }),
+      sendOffsets: (groupId, offsets) =>
+        this.#fallible("transaction.sendOffsets", () => {
+          usable("send offsets in");
+          const checked = offsets.map((o) => this.#checkOffset(groupId, o));
+          for (const o of checked) {
+            txn.offsets.push({ ...o, groupId, seq: this.#commit_seq++ });
+          }
+        }),
       commit: () =>
         this.#fallible("transaction.commit", () => {
           usable("commit");
@@ -281,6 +327,21 @@ export class LogTwin implements Log {
           usable("abort");
           this.#end(txn, "aborted");
         }),
+    });
+  }
+
+  committedOffsets(
+    groupId: string,
+    topic: string,
+  ): Promise<CommittedOffset[]> {
+    return this.#call(() => {
+      const stored = this.#committed.get(groupId)?.get(topic) ?? [];
+      return this.#topic(topic).partitions.map((_, partition) => {
+        const found = stored[partition];
+        return found === undefined
+          ? { partition, offset: -1, metadata: null }
+          : { partition, offset: found.offset, metadata: found.metadata };
+      });
     });
   }
 
@@ -315,7 +376,6 @@ export class LogTwin implements Log {
         generation: 0,
         assignment_generation: 0,
         assignment: new Map(),
-        committed: new Map(),
       };
       this.#groups.set(options.groupId, group);
     }
@@ -344,12 +404,6 @@ export class LogTwin implements Log {
   }
 
   // ---- twin-only helpers for the simulator and tests ----
-
-  /** Offsets the group committed for `topic`, per partition (-1 where none). */
-  committedOffsets(groupId: string, topic: string): number[] {
-    const stored = this.#groups.get(groupId)?.committed.get(topic) ?? [];
-    return this.#topic(topic).partitions.map((_, p) => stored[p] ?? -1);
-  }
 
   /** Committed records of every topic (topics by name, records by offset). */
   dump(): LogDump {
@@ -515,6 +569,11 @@ export class LogTwin implements Log {
       log.open_first_offset.delete(txn);
       log.next_offset++; // the commit/abort marker takes an offset, as in Kafka
     }
+    if (outcome === "committed") {
+      for (const { groupId, topic, partition, ...stored } of txn.offsets) {
+        this.#store(groupId, topic, partition, stored);
+      }
+    }
     if (this.#open.get(txn.id) === txn) this.#open.delete(txn.id);
   }
 
@@ -653,11 +712,48 @@ export class LogTwin implements Log {
     offsets: Array<TopicPartition & { offset: number }>,
   ): void {
     this.#ensureLive(member, "commit");
-    for (const { topic, partition, offset } of offsets) {
-      this.#partition(topic, partition);
-      let stored = member.group.committed.get(topic);
-      if (stored === undefined) member.group.committed.set(topic, stored = []);
-      stored[partition] = offset;
+    const checked = offsets.map((o) => this.#checkOffset(member.group.id, o));
+    for (const { topic, partition, offset } of checked) {
+      this.#store(member.group.id, topic, partition, {
+        offset,
+        metadata: null,
+        seq: this.#commit_seq++,
+      });
+    }
+  }
+
+  /** Checks one offset to commit before anything is stored; answers it normalized. */
+  #checkOffset(groupId: string, commit: OffsetCommit): Required<OffsetCommit> {
+    const { topic, partition, offset } = commit;
+    this.#partition(topic, partition);
+    if (!Number.isInteger(offset) || offset < 0) {
+      throw new RangeError(
+        `Cannot commit an offset of ${topic}/${partition} for group '${groupId}' as 'offset' must be a non-negative integer: current value is ${offset}`,
+      );
+    }
+    const metadata = commit.metadata ?? null;
+    if (metadata !== null && metadata.length > MAX_OFFSET_METADATA_LENGTH) {
+      throw new RangeError(
+        `Cannot commit an offset of ${topic}/${partition} for group '${groupId}' as 'metadata' must be at most ${MAX_OFFSET_METADATA_LENGTH} UTF-16 code units: current length is ${metadata.length}`,
+      );
+    }
+    return { topic, partition, offset, metadata: metadata || null };
+  }
+
+  /** Writes a commit unless a later-written one of the partition is stored. */
+  #store(
+    groupId: string,
+    topic: string,
+    partition: number,
+    commit: StoredOffset,
+  ): void {
+    let topics = this.#committed.get(groupId);
+    if (topics === undefined) this.#committed.set(groupId, topics = new Map());
+    let stored = topics.get(topic);
+    if (stored === undefined) topics.set(topic, stored = []);
+    const current = stored[partition];
+    if (current === undefined || current.seq < commit.seq) {
+      stored[partition] = commit;
     }
   }
 

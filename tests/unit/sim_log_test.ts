@@ -304,8 +304,90 @@ Deno.test("LogTwin keeps group commits per partition", async () => {
   });
   await c.poll();
   await c.commit([{ topic: "t", partition: 2, offset: 9 }]);
-  assert.deepEqual(log.committedOffsets("g", "t"), [-1, -1, 9]);
-  assert.deepEqual(log.committedOffsets("other", "t"), [-1, -1, -1]);
+  assert.deepEqual(await log.committedOffsets("g", "t"), [
+    { partition: 0, offset: -1, metadata: null },
+    { partition: 1, offset: -1, metadata: null },
+    { partition: 2, offset: 9, metadata: null },
+  ]);
+  assert.deepEqual(
+    (await log.committedOffsets("other", "t")).map((c) => c.offset),
+    [-1, -1, -1],
+  );
+});
+
+Deno.test("LogTwin keeps the later-written of a transaction's offsets and a consumer commit", async () => {
+  const { log } = twin();
+  await log.createTopic("t", 2);
+  const c = log.consumer({
+    groupId: "g",
+    topics: ["t"],
+    hooks: recorder("c", []),
+  });
+  await c.poll();
+  const txn = await log.transaction("tx");
+  await txn.sendOffsets("g", [
+    { topic: "t", partition: 0, offset: 5, metadata: "txn" },
+    { topic: "t", partition: 1, offset: 5, metadata: "txn" },
+  ]);
+  // Written after the transaction's offsets: Kafka keeps it over them.
+  await c.commit([{ topic: "t", partition: 0, offset: 3 }]);
+  await txn.commit();
+  assert.deepEqual(await log.committedOffsets("g", "t"), [
+    { partition: 0, offset: 3, metadata: null },
+    { partition: 1, offset: 5, metadata: "txn" },
+  ]);
+});
+
+Deno.test("LogTwin.sendOffsets() checks every offset before keeping any", async () => {
+  const { log } = twin();
+  await log.createTopic("t", 2);
+  const txn = await log.transaction("tx");
+  await assert.rejects(
+    txn.sendOffsets("g", [
+      { topic: "t", partition: 0, offset: 1 },
+      { topic: "t", partition: 1, offset: -1 },
+    ]),
+    /'offset' must be a non-negative integer: current value is -1/,
+  );
+  await assert.rejects(
+    txn.sendOffsets("g", [{ topic: "t", partition: 2, offset: 1 }]),
+    /current value is 2/,
+  );
+  await assert.rejects(
+    txn.sendOffsets("g", [
+      { topic: "t", partition: 0, offset: 1, metadata: "x".repeat(4097) },
+    ]),
+    /at most 4096 UTF-16 code units: current length is 4097/,
+  );
+  await txn.sendOffsets("g", [{ topic: "t", partition: 1, offset: 4 }]);
+  await txn.commit();
+  assert.deepEqual(
+    (await log.committedOffsets("g", "t")).map((c) => c.offset),
+    [-1, 4],
+  );
+});
+
+Deno.test("LogTwin.sendOffsets() fails by injection with nothing kept", async () => {
+  const calls: string[] = [];
+  const log = new LogTwin({
+    clock: new VirtualClock(0),
+    fail: (call) => {
+      calls.push(call);
+      return call === "transaction.sendOffsets";
+    },
+  });
+  await log.createTopic("t", 1);
+  const txn = await log.transaction("tx");
+  await assert.rejects(
+    txn.sendOffsets("g", [{ topic: "t", partition: 0, offset: 1 }]),
+    TransientError,
+  );
+  await txn.commit();
+  assert.deepEqual(calls, ["transaction.sendOffsets", "transaction.commit"]);
+  assert.deepEqual(
+    (await log.committedOffsets("g", "t")).map((c) => c.offset),
+    [-1],
+  );
 });
 
 Deno.test("LogTwin.failNext() fails a produce with nothing appended", async () => {
