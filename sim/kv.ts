@@ -182,6 +182,10 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
 
+function byScoreAscMemberAsc(a: ScoredMember, b: ScoredMember): number {
+  return a.score - b.score || compareUtf8(a.member, b.member);
+}
+
 function byScoreDescMemberDesc(a: ScoredMember, b: ScoredMember): number {
   return b.score - a.score || compareUtf8(b.member, a.member);
 }
@@ -302,6 +306,36 @@ export class KvTwin implements KeyValue {
     });
   }
 
+  zrange(key: string, start: number, stop: number): Promise<ScoredMember[]> {
+    return this.#read(() => {
+      const members = this.#zsetMembers(key).sort(byScoreAscMemberAsc);
+      const n = members.length;
+      let from = start < 0 ? start + n : start;
+      let to = stop < 0 ? stop + n : stop;
+      if (from < 0) from = 0;
+      if (to >= n) to = n - 1;
+      if (from > to || from >= n) return [];
+      return members.slice(from, to + 1);
+    });
+  }
+
+  zrangeByScore(
+    key: string,
+    min: number,
+    max: number,
+  ): Promise<ScoredMember[]> {
+    return this.#read(() => {
+      if (Number.isNaN(min) || Number.isNaN(max)) {
+        throw new RangeError(
+          `ERR min or max is not a float: ZRANGEBYSCORE '${key}' ${min} ${max}`,
+        );
+      }
+      return this.#zsetMembers(key)
+        .filter(({ score }) => score >= min && score <= max)
+        .sort(byScoreAscMemberAsc);
+    });
+  }
+
   pttl(key: string): Promise<number> {
     return this.#read(() => {
       const entry = this.#live(key);
@@ -316,6 +350,14 @@ export class KvTwin implements KeyValue {
       const re = globToRegExp(pattern);
       return this.#liveKeys().filter((key) => re.test(key));
     });
+  }
+
+  /** The members of the sorted set at `key`, unordered; `[]` when missing. */
+  #zsetMembers(key: string): ScoredMember[] {
+    const entry = this.#live(key);
+    if (entry === undefined) return [];
+    if (entry.type !== "zset") throw wrongType(key, "sorted set");
+    return [...entry.value].map(([member, score]) => ({ member, score }));
   }
 
   /** Every live key, sorted by key (see {@linkcode KvDumpEntry} for value order). */

@@ -216,6 +216,17 @@ export interface KeyValue {
   hgetall(key: string): Promise<Record<string, string>>;
   /** Members by descending score (ties: descending member), ranks `start..stop` inclusive. */
   zrevrange(key: string, start: number, stop: number): Promise<ScoredMember[]>;
+  /**
+   * Members by ascending score (ties: ascending member), ranks `start..stop`
+   * inclusive; a negative rank counts from the end (-1 is the last), as ZRANGE.
+   */
+  zrange(key: string, start: number, stop: number): Promise<ScoredMember[]>;
+  /**
+   * Members whose score is in `[min, max]` (both inclusive; `-Infinity` and
+   * `Infinity` allowed), by ascending score (ties: ascending member), as
+   * ZRANGEBYSCORE. A missing key answers `[]`; `min > max` answers `[]`.
+   */
+  zrangeByScore(key: string, min: number, max: number): Promise<ScoredMember[]>;
   /** Remaining time to live in ms; -1 without expiry; -2 when the key is missing. */
   pttl(key: string): Promise<number>;
   /** Keys matching a glob pattern (`*` and `?`), sorted. */

@@ -94,6 +94,12 @@ export class CountingKeyValue implements KeyValue {
   zrevrange(key: string, start: number, stop: number) {
     return this.#inner.zrevrange(key, start, stop);
   }
+  zrange(key: string, start: number, stop: number) {
+    return this.#inner.zrange(key, start, stop);
+  }
+  zrangeByScore(key: string, min: number, max: number) {
+    return this.#inner.zrangeByScore(key, min, max);
+  }
   pttl(key: string) {
     return this.#inner.pttl(key);
   }

@@ -185,17 +185,39 @@ export class RedisKeyValue implements KeyValue {
     start: number,
     stop: number,
   ): Promise<ScoredMember[]> {
-    const flat = await this.#redis.zrevrange(
-      this.#key(key),
-      start,
-      stop,
-      "WITHSCORES",
+    return pairs(
+      await this.#redis.zrevrange(this.#key(key), start, stop, "WITHSCORES"),
     );
-    const members: ScoredMember[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      members.push({ member: flat[i]!, score: parseScore(flat[i + 1]!) });
+  }
+
+  async zrange(
+    key: string,
+    start: number,
+    stop: number,
+  ): Promise<ScoredMember[]> {
+    return pairs(
+      await this.#redis.zrange(this.#key(key), start, stop, "WITHSCORES"),
+    );
+  }
+
+  async zrangeByScore(
+    key: string,
+    min: number,
+    max: number,
+  ): Promise<ScoredMember[]> {
+    if (Number.isNaN(min) || Number.isNaN(max)) {
+      throw new RangeError(
+        `Cannot range over '${key}' as 'min' and 'max' must be numbers: current values are ${min} and ${max}`,
+      );
     }
-    return members;
+    return pairs(
+      await this.#redis.zrangebyscore(
+        this.#key(key),
+        scoreBound(min),
+        scoreBound(max),
+        "WITHSCORES",
+      ),
+    );
   }
 
   pttl(key: string): Promise<number> {
@@ -360,6 +382,22 @@ function opError(op: KvOp, field: string, rule: string, value: number): Error {
   return new Error(
     `Cannot apply ${op.op} on '${op.key}' as '${field}' must be ${rule}: current value is ${value}`,
   );
+}
+
+/** A WITHSCORES reply (member, score, member, score, ...) as members. */
+function pairs(flat: string[]): ScoredMember[] {
+  const members: ScoredMember[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    members.push({ member: flat[i]!, score: parseScore(flat[i + 1]!) });
+  }
+  return members;
+}
+
+/** A score bound as ZRANGEBYSCORE takes it (infinities spelled out). */
+function scoreBound(score: number): string {
+  if (score === Infinity) return "+inf";
+  if (score === -Infinity) return "-inf";
+  return String(score);
 }
 
 function parseScore(text: string): number {

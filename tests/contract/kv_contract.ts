@@ -110,6 +110,87 @@ export function kvContract(
   );
 
   test(
+    "zrange orders by score ascending, ties by member ascending, with Redis ranks",
+    async (kv, _, p) => {
+      await kv.apply(
+        ["c", "a", "d", "b"].map((member) => ({
+          op: "zadd" as const,
+          key: `${p}z`,
+          member,
+          score: member === "a" ? 2 : 1.5,
+        })),
+      );
+      assert.deepEqual(await kv.zrange(`${p}z`, 0, -1), [
+        { member: "b", score: 1.5 },
+        { member: "c", score: 1.5 },
+        { member: "d", score: 1.5 },
+        { member: "a", score: 2 },
+      ]);
+      const members = async (start: number, stop: number) =>
+        (await kv.zrange(`${p}z`, start, stop)).map((m) => m.member);
+      assert.deepEqual(await members(1, 2), ["c", "d"]);
+      assert.deepEqual(await members(-2, -1), ["d", "a"]);
+      assert.deepEqual(await members(-100, 0), ["b"]);
+      assert.deepEqual(await members(3, 100), ["a"]);
+      assert.deepEqual(await members(2, 1), []);
+      assert.deepEqual(await members(10, 20), []);
+      assert.deepEqual(await kv.zrange(`${p}missing`, 0, -1), []);
+    },
+  );
+
+  test(
+    "zrangeByScore answers members within inclusive bounds, infinities allowed",
+    async (kv, _, p) => {
+      const scores: Record<string, number> = {
+        w1: 1_700_000_010_000,
+        w2: 1_700_000_020_000,
+        w3: 1_700_000_030_000,
+        neg: -0.5,
+        tie: 1_700_000_020_000,
+      };
+      await kv.apply(
+        Object.entries(scores).map(([member, score]) => ({
+          op: "zadd" as const,
+          key: `${p}z`,
+          member,
+          score,
+        })),
+      );
+      const members = async (min: number, max: number) =>
+        (await kv.zrangeByScore(`${p}z`, min, max)).map((m) => m.member);
+      assert.deepEqual(
+        await kv.zrangeByScore(`${p}z`, 1_700_000_020_000, 1_700_000_030_000),
+        [
+          { member: "tie", score: 1_700_000_020_000 },
+          { member: "w2", score: 1_700_000_020_000 },
+          { member: "w3", score: 1_700_000_030_000 },
+        ],
+      );
+      assert.deepEqual(await members(-Infinity, Infinity), [
+        "neg",
+        "w1",
+        "tie",
+        "w2",
+        "w3",
+      ]);
+      assert.deepEqual(await members(-Infinity, 0), ["neg"]);
+      assert.deepEqual(await members(1_700_000_020_001, Infinity), ["w3"]);
+      assert.deepEqual(await members(1_700_000_010_001, 1_700_000_019_999), []);
+      assert.deepEqual(await members(2, 1), []);
+      assert.deepEqual(await kv.zrangeByScore(`${p}missing`, 0, 10), []);
+    },
+  );
+
+  test(
+    "zrange and zrangeByScore on a key that is not a sorted set fail",
+    async (kv, _, p) => {
+      await kv.apply([{ op: "set", key: `${p}s`, value: "v" }]);
+      await assert.rejects(kv.zrange(`${p}s`, 0, -1), /WRONGTYPE/);
+      await assert.rejects(kv.zrangeByScore(`${p}s`, 0, 1), /WRONGTYPE/);
+    },
+  );
+
+  test(
     "set replaces the value, hset adds fields, hgetall of a missing key is empty",
     async (kv, _, p) => {
       await kv.apply([
