@@ -195,6 +195,8 @@ export function observedLog(
     },
     transaction: (id) => inner.transaction(id),
     endOffsets: (topic) => inner.endOffsets(topic),
+    committedOffsets: (groupId, topic) =>
+      inner.committedOffsets(groupId, topic),
     read: (topic, partition, offset, max) =>
       inner.read(topic, partition, offset, max),
     consumer: (options) => {

@@ -37,13 +37,16 @@ import {
   type RecordMetadata,
   type RetryOptions,
 } from "kafkajs";
-import type {
-  ConsumerOptions,
-  Log,
-  LogConsumer,
-  LogMessage,
-  LogRecord,
-  LogTransaction,
+import {
+  type CommittedOffset,
+  type ConsumerOptions,
+  FencedError,
+  type Log,
+  type LogConsumer,
+  type LogMessage,
+  type LogRecord,
+  type LogTransaction,
+  type OffsetCommit,
 } from "../ports.ts";
 import { KafkaConsumer, type KafkaConsumerOptions } from "./kafka_consumer.ts";
 import {
@@ -199,6 +202,22 @@ export class KafkaLog implements Log {
       await this.#dropTransactional(transactionalId, entry);
       throw error;
     }
+  }
+
+  async committedOffsets(
+    groupId: string,
+    topic: string,
+  ): Promise<CommittedOffset[]> {
+    const admin = await this.#adminClient();
+    const answer = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const partitions = answer.find((t) => t.topic === topic)?.partitions ?? [];
+    return partitions
+      .map(({ partition, offset, metadata }) => ({
+        partition,
+        offset: Number(offset),
+        metadata: metadata || null,
+      }))
+      .sort((a, b) => a.partition - b.partition);
   }
 
   async endOffsets(topic: string): Promise<number[]> {
@@ -400,6 +419,36 @@ class KafkaTransaction implements LogTransaction {
     }
   }
 
+  async sendOffsets(groupId: string, offsets: OffsetCommit[]): Promise<void> {
+    this.#checkOpen("send offsets");
+    if (offsets.length === 0) return;
+    const topics = new Map<
+      string,
+      Array<{ partition: number; offset: string; metadata: string | null }>
+    >();
+    for (const { topic, partition, offset, metadata } of offsets) {
+      const partitions = topics.get(topic) ?? [];
+      partitions.push({
+        partition,
+        offset: String(offset),
+        metadata: metadata ?? null,
+      });
+      topics.set(topic, partitions);
+    }
+    try {
+      await this.#transaction.sendOffsets({
+        consumerGroupId: groupId,
+        topics: [...topics].map(([topic, partitions]) => ({
+          topic,
+          partitions,
+        })),
+      });
+    } catch (error) {
+      await this.#fail(error);
+      throw explainFencing(error, `send offsets in transaction '${this.#id}'`);
+    }
+  }
+
   async commit(): Promise<void> {
     this.#checkOpen("commit");
     try {
@@ -534,14 +583,6 @@ async function readRange(kafka: Kafka, range: ReadRange): Promise<LogRecord[]> {
   return records.slice(0, max);
 }
 
-/** Raised when a newer producer with the same transactional id took over. */
-export class TransactionFencedError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "TransactionFencedError";
-  }
-}
-
 /**
  * Kafka reports fencing as PRODUCER_FENCED or (to kafkajs's older protocol
  * versions) INVALID_PRODUCER_EPOCH, whose message never says "fenced".
@@ -551,7 +592,7 @@ function explainFencing(error: unknown, action: string): unknown {
   if (type !== "PRODUCER_FENCED" && type !== "INVALID_PRODUCER_EPOCH") {
     return error;
   }
-  return new TransactionFencedError(
+  return new FencedError(
     `Cannot ${action} as a newer producer with the same transactional id fenced it (${type})`,
     { cause: error },
   );

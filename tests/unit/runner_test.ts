@@ -156,6 +156,7 @@ function capturing(log: LogTwin, consumers: LogConsumer[]): Log {
     produce: (topic, messages) => log.produce(topic, messages),
     transaction: (id) => log.transaction(id),
     endOffsets: (topic) => log.endOffsets(topic),
+    committedOffsets: (groupId, topic) => log.committedOffsets(groupId, topic),
     read: (topic, partition, offset, max) =>
       log.read(topic, partition, offset, max),
     consumer: (options) => {
