@@ -240,9 +240,21 @@ export interface ObjectStore {
    * Creates the object only when `key` does not exist yet (S3's conditional
    * write, `If-None-Match: *`), atomically: of concurrent callers at most
    * one creates it. Answers whether this call created it.
+   *
+   * A rejection leaves it unknown whether the object was created: the store
+   * may have written it and the reply been lost. Retrying then answers
+   * `false` although this caller created the object (S3 does the same when
+   * a connection drops after the write). A caller that retries must read the
+   * object back and compare it with its own body to learn whether it won;
+   * bodies that name their writer (an epoch, an id) make that comparison
+   * exact.
    */
   putIfAbsent(key: string, body: Uint8Array): Promise<boolean>;
-  /** Copies an object within the store, replacing `to`; a missing `from` is an error. */
+  /**
+   * Copies an object within the store, server-side, replacing `to`; `to`
+   * appears whole or not at all. A missing `from` is an error. Copying again
+   * gives the same result, so a retry after a lost reply is harmless.
+   */
   copy(from: string, to: string): Promise<void>;
   /** The object's bytes, or `null` when missing. */
   get(key: string): Promise<Uint8Array | null>;
