@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the real services freshet's integration tests talk to, all on 127.0.0.1:
 #   kafka     127.0.0.1:9092  Apache Kafka 3.9 (KRaft, single node), jars from Maven Central
-#   s3        127.0.0.1:9000  S3Proxy 2.x over the local file system, jars from Maven Central
+#   s3        127.0.0.1:9000  S3Proxy 4.x over the local file system, jars from Maven Central
 #   redis     127.0.0.1:6379  the machine's Redis (started only if not running)
 #   postgres  127.0.0.1:5432  the machine's PostgreSQL (started only if not running)
 #
@@ -36,6 +36,8 @@ S3_DIR="$STATE/s3proxy"
 S3_LIB="$S3_DIR/lib"
 S3_LOG="$S3_DIR/s3proxy.log"
 S3_PID="$S3_DIR/s3proxy.pid"
+# The jar stamp (pom checksum) of the running S3Proxy, written when `up` starts it.
+S3_RUNNING="$S3_DIR/s3proxy.running"
 S3_START_TIMEOUT_S="${S3_START_TIMEOUT_S:-60}"
 STOP_TIMEOUT_S="${STOP_TIMEOUT_S:-30}"
 # Present only when this script (not the machine) started the service, so
@@ -246,11 +248,19 @@ s3_create_bucket() {
 }
 
 s3_up() {
-  if s3_healthy; then
-    say "s3: already up on $S3_HOST:$S3_PORT with bucket '$S3_BUCKET'"
-    return 0
-  fi
   fetch_jars s3proxy "$TEMPLATES/s3proxy-pom.xml" "$S3_LIB"
+  if s3_healthy; then
+    # An S3Proxy this checkout started from other jars (an older pom) is
+    # restarted, so a version change takes effect with the next `up`; one
+    # started by someone else is left alone.
+    if ! pid_of "$S3_PID" org.gaul.s3proxy.Main >/dev/null ||
+      cmp -s "$S3_LIB/.fetched" "$S3_RUNNING"; then
+      say "s3: already up on $S3_HOST:$S3_PORT with bucket '$S3_BUCKET'"
+      return 0
+    fi
+    say "s3: restarting S3Proxy, which runs other jars than $(basename "$TEMPLATES/s3proxy-pom.xml") names"
+    stop_pid s3 "$S3_PID" org.gaul.s3proxy.Main
+  fi
   mkdir -p "$S3_DIR/data"
   render "$TEMPLATES/s3proxy.properties" "$S3_DIR/s3proxy.properties" \
     @S3_DATA_DIR@ "$S3_DIR/data"
@@ -262,6 +272,7 @@ s3_up() {
       -Djava.awt.headless=true \
       -Dlogback.configurationFile="$TEMPLATES/s3proxy-logback.xml" \
       -cp "$S3_LIB/*" org.gaul.s3proxy.Main --properties "$S3_DIR/s3proxy.properties"
+    cp "$S3_LIB/.fetched" "$S3_RUNNING"
   fi
   local deadline=$((SECONDS + S3_START_TIMEOUT_S))
   until port_open "$S3_HOST" "$S3_PORT"; do
