@@ -112,3 +112,51 @@ await integration(
     }
   },
 );
+
+await integration(
+  "S3ObjectStore errors name the bucket and key and never carry the secret",
+  [S3],
+  async () => {
+    const { endpoint, bucket, region, accessKeyId } = S3_SETTINGS;
+    const secret = "wrong-secret-for-this-test-0123456789";
+    const prefix = `${uniqueName("test-s3")}/`;
+    const store = new S3ObjectStore({
+      endpoint,
+      bucket,
+      region,
+      credentials: { accessKeyId, secretAccessKey: secret },
+      prefix,
+    });
+    try {
+      const calls: Array<[string, () => Promise<unknown>, string]> = [
+        [
+          "put",
+          () => store.put("a b=c.json", new Uint8Array([1])),
+          "a b=c.json",
+        ],
+        ["putIfAbsent", () => store.putIfAbsent("k", new Uint8Array([1])), "k"],
+        ["copy", () => store.copy("from", "to"), "from"],
+        ["get", () => store.get("k"), "k"],
+        ["list", () => store.list("dir/"), "dir/"],
+        ["delete", () => store.delete("k"), "k"],
+      ];
+      for (const [call, run, key] of calls) {
+        const error = await run().then(
+          () => assert.fail(`${call} must reject with a wrong secret`),
+          (error: Error) => error,
+        );
+        assert.ok(
+          error.message.includes(`'s3://${bucket}/${prefix}${key}'`),
+          `${call}: ${error.message}`,
+        );
+        assert.match(error.message, /SignatureDoesNotMatch/);
+        assert.ok(
+          !Deno.inspect(error, { depth: 10 }).includes(secret),
+          `${call}: the error must not carry the secret`,
+        );
+      }
+    } finally {
+      await store.close();
+    }
+  },
+);

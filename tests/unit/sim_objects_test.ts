@@ -57,3 +57,66 @@ Deno.test("ObjectsTwin's fail rule can lose the reply of an applied put", async 
   await assert.rejects(store.put("k", bytes("v")), TransientError);
   assert.deepEqual(await store.get("k"), bytes("v"));
 });
+
+Deno.test(
+  "ObjectsTwin: a putIfAbsent whose reply is lost created the object, so its retry answers false",
+  async () => {
+    const store = new ObjectsTwin();
+    store.failNext(1, "after");
+    await assert.rejects(store.putIfAbsent("k", bytes("mine")), TransientError);
+    assert.equal(await store.putIfAbsent("k", bytes("mine")), false);
+    // The port's advice to a caller that retried: read back and compare.
+    assert.deepEqual(await store.get("k"), bytes("mine"));
+  },
+);
+
+Deno.test(
+  "ObjectsTwin's fail rule sees putIfAbsent by name",
+  async () => {
+    const store = new ObjectsTwin({
+      fail: (call) => call === "putIfAbsent" ? "after" : false,
+    });
+    await assert.rejects(store.putIfAbsent("k", bytes("v")), TransientError);
+    assert.deepEqual(await store.get("k"), bytes("v"));
+  },
+);
+
+Deno.test(
+  "ObjectsTwin: a putIfAbsent failed before applying leaves the key free",
+  async () => {
+    const store = new ObjectsTwin();
+    store.failNext(1);
+    await assert.rejects(store.putIfAbsent("k", bytes("v")), TransientError);
+    assert.equal(await store.get("k"), null);
+    assert.equal(await store.putIfAbsent("k", bytes("v")), true);
+  },
+);
+
+Deno.test(
+  "ObjectsTwin's fail rule sees copy by name: 'before' copies nothing, 'after' copies",
+  async () => {
+    let mode: "before" | "after" = "before";
+    const calls: string[] = [];
+    const store = new ObjectsTwin({
+      fail: (call) => {
+        calls.push(call);
+        return call === "copy" ? mode : false;
+      },
+    });
+    await store.put("from", bytes("v"));
+    await assert.rejects(store.copy("from", "to"), TransientError);
+    assert.equal(await store.get("to"), null);
+    mode = "after";
+    await assert.rejects(store.copy("from", "to"), TransientError);
+    assert.deepEqual(await store.get("to"), bytes("v"));
+    assert.deepEqual(calls, ["put", "copy", "get", "copy", "get"]);
+  },
+);
+
+Deno.test("ObjectsTwin.copy() copies the bytes, not the buffer", async () => {
+  const store = new ObjectsTwin();
+  await store.put("from", bytes("abc"));
+  await store.copy("from", "to");
+  await store.put("from", bytes("xyz"));
+  assert.deepEqual(await store.get("to"), bytes("abc"));
+});
