@@ -252,8 +252,9 @@ export interface ObjectStore {
   putIfAbsent(key: string, body: Uint8Array): Promise<boolean>;
   /**
    * Copies an object within the store, server-side, replacing `to`; `to`
-   * appears whole or not at all. A missing `from` is an error. Copying again
-   * gives the same result, so a retry after a lost reply is harmless.
+   * appears whole or not at all. A missing `from` is an error. While `from`
+   * is unchanged, copying again gives the same result, so a retry after a
+   * lost reply is harmless.
    */
   copy(from: string, to: string): Promise<void>;
   /** The object's bytes, or `null` when missing. */
