@@ -11,6 +11,7 @@ import {
 } from "../../src/jobs/frames/analysis.ts";
 import { JpegDecoder } from "../../src/jobs/frames/jpeg_decoder.ts";
 import {
+  grayJpeg,
   patternJpeg,
   scrambled,
   toBase64,
@@ -29,6 +30,20 @@ Deno.test("analyzeJpeg() gives a uniform grey image the brightness of its grey, 
     assert.ok(
       Math.abs(result.analysis.brightness - grey) <= 1,
       `grey ${grey}: brightness ${result.analysis.brightness}`,
+    );
+  }
+});
+
+Deno.test("analyzeJpeg() reads a greyscale JPEG's samples as luma, one channel", () => {
+  for (const grey of [0, 1, 127, 128, 129, 254, 255]) {
+    const jpeg = grayJpeg(64, 48, grey);
+    const result = analyzeJpeg(jpeg, size(64, 48));
+    assert.ok(result.ok, JSON.stringify(result));
+    assert.equal(result.analysis.brightness, grey);
+    assert.equal(result.analysis.channels, 1);
+    assert.equal(
+      result.analysis.compression_ratio,
+      Math.round((64 * 48 / jpeg.length) * 100) / 100,
     );
   }
 });

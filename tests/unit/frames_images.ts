@@ -58,3 +58,84 @@ export function scrambled(
   }
   return copy;
 }
+
+/**
+ * A uniform greyscale (one-component) baseline JPEG, written by hand since
+ * neither imagescript nor ffmpeg's mjpeg encoder writes greyscale: quantizer
+ * 1, every 8×8 block only a DC coefficient, so it decodes to exactly `grey`.
+ * `width` and `height` must be multiples of 8.
+ */
+export function grayJpeg(
+  width: number,
+  height: number,
+  grey: number,
+): Uint8Array {
+  if (width % 8 !== 0 || height % 8 !== 0) {
+    throw new RangeError(`grayJpeg() needs multiples of 8: ${width}x${height}`);
+  }
+  const first_dc = (grey - 128) * 8;
+  const category = first_dc === 0
+    ? 0
+    : Math.floor(Math.log2(Math.abs(first_dc))) + 1;
+  // DC table: "00" -> the first block's category, "01" -> category 0 (the
+  // other blocks repeat the same DC). AC table: "0" -> end of block.
+  const dc_symbols = category === 0 ? [0] : [category, 0];
+  const bytes: number[] = [0xff, 0xd8];
+  const segment = (marker: number, body: number[]) => {
+    bytes.push(
+      0xff,
+      marker,
+      (body.length + 2) >> 8,
+      (body.length + 2) & 0xff,
+      ...body,
+    );
+  };
+  segment(0xdb, [0x00, ...new Array(64).fill(1)]);
+  segment(0xc0, [
+    8,
+    height >> 8,
+    height & 0xff,
+    width >> 8,
+    width & 0xff,
+    1,
+    1,
+    0x11,
+    0,
+  ]);
+  const dc_counts = new Array(16).fill(0);
+  dc_counts[1] = dc_symbols.length;
+  segment(0xc4, [0x00, ...dc_counts, ...dc_symbols]);
+  const ac_counts = new Array(16).fill(0);
+  ac_counts[0] = 1;
+  segment(0xc4, [0x10, ...ac_counts, 0x00]);
+  segment(0xda, [1, 1, 0x00, 0, 63, 0]);
+  let acc = 0;
+  let filled = 0;
+  const put = (value: number, length: number) => {
+    for (let bit = length - 1; bit >= 0; bit--) {
+      acc = (acc << 1) | ((value >> bit) & 1);
+      if (++filled === 8) {
+        bytes.push(acc);
+        if (acc === 0xff) bytes.push(0x00);
+        acc = 0;
+        filled = 0;
+      }
+    }
+  };
+  const blocks = (width / 8) * (height / 8);
+  for (let block = 0; block < blocks; block++) {
+    if (block === 0 && category !== 0) {
+      put(0b00, 2);
+      put(first_dc > 0 ? first_dc : first_dc + (1 << category) - 1, category);
+    } else {
+      put(
+        dc_symbols.length === 1 ? 0b0 : 0b01,
+        dc_symbols.length === 1 ? 1 : 2,
+      );
+    }
+    put(0, 1); // end of block
+  }
+  if (filled > 0) put(0xff, 8 - filled);
+  bytes.push(0xff, 0xd9);
+  return new Uint8Array(bytes);
+}
