@@ -6,8 +6,8 @@
  * - `event_id`: a non-empty string (at most `event_id_length_max` characters),
  *   required; the message key;
  * - `value`: a finite number, default 1;
- * - `timestamp`: event time, ISO-8601 with a zone or epoch milliseconds (the
- *   rule the stream jobs read it with, `parseEventTime`), default the time
+ * - `timestamp`: event time, ISO-8601 or epoch milliseconds, checked with
+ *   the rule the stream jobs read it with (`parseEventTime`), default the time
  *   the request was received, written as ISO-8601 UTC;
  * - any other field, kept as it is;
  * - as a message (key and completed JSON), at most `event_bytes_max` bytes.
@@ -219,7 +219,7 @@ class EventChecker {
       }
     }
     if ("timestamp" in event && parseEventTime(event.timestamp) === undefined) {
-      return `'timestamp' must be ISO-8601 with a zone (2024-05-01T12:00:00Z) or epoch milliseconds (a non-negative integer): current value is ${
+      return `'timestamp' must be ISO-8601 date and time (2024-05-01T12:00:00Z; without a zone, UTC) or epoch milliseconds (a non-negative integer): current value is ${
         show(event.timestamp)
       }`;
     }

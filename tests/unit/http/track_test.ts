@@ -186,7 +186,7 @@ Deno.test("/track answers 400 naming each invalid event, and writes none of the 
     "'event_id' must be a string: current value is 7",
     "'event_id' must not be empty",
     `'value' must be a finite number: current value is "3"`,
-    `'timestamp' must be ISO-8601 with a zone (2024-05-01T12:00:00Z) or epoch milliseconds (a non-negative integer): current value is "yesterday"`,
+    `'timestamp' must be ISO-8601 date and time (2024-05-01T12:00:00Z; without a zone, UTC) or epoch milliseconds (a non-negative integer): current value is "yesterday"`,
   ]);
   assert.match(reasons[5]!, /'timestamp' must be .* current value is -5$/);
   assert.equal(
