@@ -74,7 +74,7 @@ await integration(
 );
 
 await integration(
-  "KafkaLog.transaction() commit failure after fencing is a FencedError",
+  "KafkaLog.transaction() fences the open transaction of the same id in this log: every call of the old one throws FencedError",
   [KAFKA],
   async () => {
     const log = new KafkaLog({ brokers: KAFKA_BROKERS });
@@ -86,12 +86,11 @@ await integration(
       await first.produce(topic, [{ key: null, value: "old", partition: 0 }]);
       const second = await log.transaction(id);
       await assert.rejects(first.commit(), FencedError);
-      // The fenced transaction stays failed, and aborting it is harmless.
       await assert.rejects(
         first.produce(topic, [{ key: null, value: "x" }]),
-        /failed earlier/,
+        FencedError,
       );
-      await first.abort();
+      await assert.rejects(first.abort(), FencedError);
       await second.commit();
       // The id is usable again after both ended.
       const third = await log.transaction(id);
@@ -100,6 +99,189 @@ await integration(
       assert.deepEqual((await log.read(topic, 0, 0, 10)).map((r) => r.value), [
         "third",
       ]);
+    } finally {
+      await log.close();
+    }
+  },
+);
+
+/**
+ * Two logs with their own kafkajs clients: to the broker, two processes. The
+ * fencing is the broker's (INVALID_PRODUCER_EPOCH), not the pool's.
+ */
+async function withTwoLogs(
+  body: (
+    a: KafkaLog,
+    b: KafkaLog,
+    names: { input: string; output: string; group: string; id: string },
+  ) => Promise<void>,
+): Promise<void> {
+  const a = new KafkaLog({ brokers: KAFKA_BROKERS });
+  const b = new KafkaLog({ brokers: KAFKA_BROKERS });
+  const names = {
+    input: uniqueName("xfence-in"),
+    output: uniqueName("xfence-out"),
+    group: uniqueName("xfence-group"),
+    id: uniqueName("xfence-txn"),
+  };
+  try {
+    await a.createTopic(names.input, 1);
+    await a.createTopic(names.output, 1);
+    await body(a, b, names);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+}
+
+await integration(
+  "a transaction of another KafkaLog with the same id fences produce, sendOffsets and commit, and only the newer one's records and offsets become visible",
+  [KAFKA],
+  () =>
+    withTwoLogs(async (a, b, { input, output, group, id }) => {
+      const offsets = (offset: number, metadata: string) => [
+        { topic: input, partition: 0, offset, metadata },
+      ];
+      // Fenced before it wrote anything: the first produce learns it.
+      const idle = await a.transaction(id);
+      const b1 = await b.transaction(id);
+      await assert.rejects(
+        idle.produce(output, [{ key: null, value: "a0", partition: 0 }]),
+        FencedError,
+      );
+      await assert.rejects(idle.commit(), FencedError);
+      await b1.commit();
+      // Fenced after it produced: sendOffsets learns it, then every call.
+      const produced = await a.transaction(id);
+      await produced.produce(output, [{
+        key: null,
+        value: "a1",
+        partition: 0,
+      }]);
+      const b2 = await b.transaction(id);
+      await assert.rejects(
+        produced.sendOffsets(group, offsets(5, "a")),
+        FencedError,
+      );
+      await assert.rejects(produced.commit(), FencedError);
+      await b2.commit();
+      // Fenced after it produced and sent offsets: commit learns it.
+      const full = await a.transaction(id);
+      await full.produce(output, [{ key: null, value: "a2", partition: 0 }]);
+      await full.sendOffsets(group, offsets(6, "a"));
+      const b3 = await b.transaction(id);
+      await assert.rejects(full.commit(), FencedError);
+      await assert.rejects(full.abort(), FencedError);
+      await b3.produce(output, [{ key: null, value: "b3", partition: 0 }]);
+      await b3.sendOffsets(group, offsets(3, "b"));
+      await b3.commit();
+      assert.deepEqual(
+        (await a.read(output, 0, 0, 10)).map((r) => r.value),
+        ["b3"],
+      );
+      assert.deepEqual(await a.committedOffsets(group, input), [
+        { partition: 0, offset: 3, metadata: "b" },
+      ]);
+    }),
+);
+
+await integration(
+  "a KafkaLog's transaction(id) claims the id again after another log claimed it (a partition that came back)",
+  [KAFKA],
+  () =>
+    withTwoLogs(async (a, b, { input, output, group, id }) => {
+      const commit = async (log: KafkaLog, value: string, offset: number) => {
+        const txn = await log.transaction(id);
+        await txn.produce(output, [{ key: null, value, partition: 0 }]);
+        await txn.sendOffsets(group, [
+          { topic: input, partition: 0, offset, metadata: value },
+        ]);
+        await txn.commit();
+      };
+      await commit(a, "a1", 1);
+      await commit(b, "b1", 2);
+      await commit(a, "a2", 3);
+      assert.deepEqual(
+        (await a.read(output, 0, 0, 10)).map((r) => r.value),
+        ["a1", "b1", "a2"],
+      );
+      assert.deepEqual(await b.committedOffsets(group, input), [
+        { partition: 0, offset: 3, metadata: "a2" },
+      ]);
+    }),
+);
+
+await integration(
+  "a fenced KafkaLog transaction that wrote nothing commits without error, and nothing becomes visible (kafkajs sends no EndTxn for it)",
+  [KAFKA],
+  () =>
+    withTwoLogs(async (a, b, { input, output, group, id }) => {
+      const empty = await a.transaction(id);
+      const newer = await b.transaction(id);
+      await empty.commit();
+      await newer.commit();
+      assert.deepEqual(await a.read(output, 0, 0, 10), []);
+      assert.deepEqual(await a.committedOffsets(group, input), [
+        { partition: 0, offset: -1, metadata: null },
+      ]);
+    }),
+);
+
+await integration(
+  "back-to-back KafkaLog transactions that only send offsets all succeed, and each commit's offsets are readable when it resolves",
+  [KAFKA],
+  async () => {
+    const log = new KafkaLog({ brokers: KAFKA_BROKERS });
+    const input = uniqueName("b2b-in");
+    const group = uniqueName("b2b-group");
+    const id = uniqueName("b2b-txn");
+    try {
+      await log.createTopic(input, 1);
+      let committed = -1;
+      for (let i = 1; i <= 40; i++) {
+        const txn = await log.transaction(id);
+        await txn.sendOffsets(group, [
+          { topic: input, partition: 0, offset: i, metadata: `m${i}` },
+        ]);
+        // Aborts leave the coordinator writing markers while the next
+        // transaction begins: CONCURRENT_TRANSACTIONS, retried by the adapter.
+        if (i % 2 === 1) {
+          await txn.abort();
+          continue;
+        }
+        await txn.commit();
+        committed = i;
+        assert.deepEqual(await log.committedOffsets(group, input), [
+          { partition: 0, offset: committed, metadata: `m${committed}` },
+        ]);
+      }
+    } finally {
+      await log.close();
+    }
+  },
+);
+
+await integration(
+  "a KafkaLog transaction the broker aborted on transaction_timeout_ms fails with FencedError, and none of it becomes visible",
+  [KAFKA],
+  async () => {
+    const log = new KafkaLog({
+      brokers: KAFKA_BROKERS,
+      transaction_timeout_ms: 1000,
+    });
+    const output = uniqueName("timeout-out");
+    try {
+      await log.createTopic(output, 1);
+      const txn = await log.transaction(uniqueName("timeout-txn"));
+      await txn.produce(output, [{ key: null, value: "late", partition: 0 }]);
+      // The broker looks for expired transactions every 10 s by default
+      // (transaction.abort.timed.out.transaction.cleanup.interval.ms).
+      const deadline = Date.now() + 20_000;
+      while ((await log.endOffsets(output))[0] === 0) {
+        assert.ok(Date.now() < deadline, "the broker never aborted it");
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      await assert.rejects(txn.commit(), FencedError);
+      assert.deepEqual(await log.read(output, 0, 0, 10), []);
     } finally {
       await log.close();
     }
