@@ -25,6 +25,7 @@ import {
   FailureInjector,
   FencedError,
   injectedFailure,
+  TransientError,
 } from "./errors.ts";
 import { compareUtf8 } from "./order.ts";
 import {
@@ -206,6 +207,13 @@ function assignRange(
  *   plain records.
  * - `transaction(id)` while a transaction with that id is open aborts the open
  *   one; its handle then throws {@linkcode FencedError} on every call.
+ * - A transaction call that failed by injection leaves its handle as a failed
+ *   kafkajs transaction leaves the Kafka adapter's: `produce`, `sendOffsets`
+ *   and `commit` throw from then on. After a failed `produce`/`sendOffsets`,
+ *   `abort()` aborts. After a failed `commit` the outcome is unknown to the
+ *   caller (`"before"`: still open; `"after"`: committed) and `abort()` does
+ *   nothing: the next `transaction(id)` settles it (aborts it if open). A
+ *   second `abort()` does nothing; `abort()` after `commit()` throws.
  * - Offsets a transaction sends (`sendOffsets`) become the group's committed
  *   offsets when, and only when, it commits, at the same moment as its
  *   records. A consumer's `commit()` writes the same store (metadata `null`).
@@ -291,10 +299,19 @@ export class LogTwin implements Log {
       offsets: [],
     };
     this.#open.set(transactionalId, txn);
+    // Set when a call failed by injection: the handle is then as unusable as
+    // a kafkajs transaction after a failed request (see the class doc).
+    let failure: { error: Error; in_commit: boolean } | null = null;
     const usable = (action: string) => {
       if (txn.state === "fenced") {
         throw new FencedError(
           `Cannot ${action} transaction '${txn.id}' as a newer transaction with the same id fenced it`,
+        );
+      }
+      if (failure !== null) {
+        throw new Error(
+          `Cannot ${action} transaction '${txn.id}' as it failed earlier: ${failure.error.message}`,
+          { cause: failure.error },
         );
       }
       if (txn.state !== "open") {
@@ -303,28 +320,49 @@ export class LogTwin implements Log {
         );
       }
     };
+    const call = (
+      name: string,
+      action: string,
+      body: () => void,
+    ): Promise<void> => {
+      try {
+        usable(action);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return this.#fallible(name, body).catch((error) => {
+        if (error instanceof TransientError) {
+          failure = { error, in_commit: name === "transaction.commit" };
+        }
+        throw error;
+      });
+    };
     return Promise.resolve({
       produce: (topic, messages) =>
-        this.#fallible("transaction.produce", () => {
-          usable("produce in");
+        call("transaction.produce", "produce in", () => {
           this.#append(topic, messages, txn);
         }),
       sendOffsets: (groupId, offsets) =>
-        this.#fallible("transaction.sendOffsets", () => {
-          usable("send offsets in");
+        call("transaction.sendOffsets", "send offsets in", () => {
           const checked = offsets.map((o) => this.#checkOffset(groupId, o));
           for (const o of checked) {
             txn.offsets.push({ ...o, groupId, seq: this.#commit_seq++ });
           }
         }),
       commit: () =>
-        this.#fallible("transaction.commit", () => {
-          usable("commit");
+        call("transaction.commit", "commit", () => {
           this.#end(txn, "committed");
         }),
       abort: () =>
         this.#call(() => {
-          usable("abort");
+          if (txn.state === "fenced") usable("abort");
+          // In doubt: the next transaction(id) settles it, as in Kafka.
+          if (failure?.in_commit || txn.state === "aborted") return;
+          if (txn.state === "committed") {
+            throw new Error(
+              `Cannot abort transaction '${txn.id}' as it has committed`,
+            );
+          }
           this.#end(txn, "aborted");
         }),
     });

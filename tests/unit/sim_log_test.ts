@@ -367,7 +367,7 @@ Deno.test("LogTwin.sendOffsets() checks every offset before keeping any", async 
   );
 });
 
-Deno.test("LogTwin.sendOffsets() fails by injection with nothing kept", async () => {
+Deno.test("a LogTwin transaction that failed by injection only aborts", async () => {
   const calls: string[] = [];
   const log = new LogTwin({
     clock: new VirtualClock(0),
@@ -378,16 +378,74 @@ Deno.test("LogTwin.sendOffsets() fails by injection with nothing kept", async ()
   });
   await log.createTopic("t", 1);
   const txn = await log.transaction("tx");
+  await txn.produce("t", [{ key: null, value: "v", partition: 0 }]);
   await assert.rejects(
     txn.sendOffsets("g", [{ topic: "t", partition: 0, offset: 1 }]),
     TransientError,
   );
-  await txn.commit();
-  assert.deepEqual(calls, ["transaction.sendOffsets", "transaction.commit"]);
+  await assert.rejects(txn.commit(), /as it failed earlier/);
+  await assert.rejects(txn.produce("t", []), /as it failed earlier/);
+  await txn.abort();
+  await txn.abort();
+  assert.deepEqual(calls, ["transaction.produce", "transaction.sendOffsets"]);
+  assert.deepEqual(await log.read("t", 0, 0, 10), []);
+  assert.deepEqual(await log.endOffsets("t"), [2]);
   assert.deepEqual(
     (await log.committedOffsets("g", "t")).map((c) => c.offset),
     [-1],
   );
+});
+
+Deno.test("a LogTwin commit that failed before applying stays open until the next transaction of its id", async () => {
+  const { log } = twin();
+  await log.createTopic("t", 1);
+  const txn = await log.transaction("tx");
+  await txn.produce("t", [{ key: null, value: "lost", partition: 0 }]);
+  await txn.sendOffsets("g", [{ topic: "t", partition: 0, offset: 1 }]);
+  log.failNext(1, "before");
+  await assert.rejects(txn.commit(), TransientError);
+  await txn.abort(); // in doubt: no effect
+  assert.deepEqual(await log.endOffsets("t"), [0], "still holds readers back");
+  const next = await log.transaction("tx");
+  assert.deepEqual(await log.endOffsets("t"), [2]);
+  await next.sendOffsets("g", [{ topic: "t", partition: 0, offset: 2 }]);
+  await next.commit();
+  assert.deepEqual(await log.read("t", 0, 0, 10), []);
+  assert.deepEqual(
+    (await log.committedOffsets("g", "t")).map((c) => c.offset),
+    [2],
+  );
+});
+
+Deno.test("a LogTwin commit whose reply was lost has committed", async () => {
+  const { log } = twin();
+  await log.createTopic("t", 1);
+  const txn = await log.transaction("tx");
+  await txn.produce("t", [{ key: null, value: "kept", partition: 0 }]);
+  await txn.sendOffsets("g", [{ topic: "t", partition: 0, offset: 7 }]);
+  log.failNext(1, "after");
+  await assert.rejects(txn.commit(), TransientError);
+  await txn.abort(); // in doubt: no effect
+  await log.transaction("tx");
+  assert.deepEqual(
+    (await log.read("t", 0, 0, 10)).map((r) => r.value),
+    ["kept"],
+  );
+  assert.deepEqual(
+    (await log.committedOffsets("g", "t")).map((c) => c.offset),
+    [7],
+  );
+});
+
+Deno.test("LogTwin abort() is idempotent but cannot undo a commit", async () => {
+  const { log } = twin();
+  await log.createTopic("t", 1);
+  const aborted = await log.transaction("a");
+  await aborted.abort();
+  await aborted.abort();
+  const committed = await log.transaction("c");
+  await committed.commit();
+  await assert.rejects(committed.abort(), /as it has committed/);
 });
 
 Deno.test("LogTwin.failNext() fails a produce with nothing appended", async () => {
