@@ -11,7 +11,15 @@
  */
 
 import assert from "node:assert/strict";
-import type { Log, LogBatch, LogConsumer, LogRecord } from "../../src/ports.ts";
+import {
+  type CommittedOffset,
+  FencedError,
+  type Log,
+  type LogBatch,
+  type LogConsumer,
+  type LogRecord,
+  type LogTransaction,
+} from "../../src/ports.ts";
 import { type ContractOptions, testOptions, uniqueName } from "./options.ts";
 
 /** A log under test. */
@@ -139,6 +147,38 @@ async function pollUntil(
 
 function values(records: LogRecord[] | undefined): string[] {
   return (records ?? []).map((r) => r.value);
+}
+
+/** Nothing committed for any of `partitions` partitions. */
+function noCommits(partitions: number): CommittedOffset[] {
+  return Array.from(
+    { length: partitions },
+    (_, partition) => ({ partition, offset: -1, metadata: null }),
+  );
+}
+
+/**
+ * Exactly 4096 UTF-16 code units (Kafka's default limit), most of them
+ * characters of two to four UTF-8 bytes, so a byte-counting limit would fail.
+ */
+const LONGEST_METADATA = `${"é€😀ü".repeat(819)}x`;
+
+/** Asserts that every call of a fenced transaction throws `FencedError`. */
+async function assertFenced(
+  txn: LogTransaction,
+  topic: string,
+  groupId: string,
+): Promise<void> {
+  await assert.rejects(
+    txn.produce(topic, [{ key: null, value: "zombie", partition: 0 }]),
+    FencedError,
+  );
+  await assert.rejects(
+    txn.sendOffsets(groupId, [{ topic, partition: 0, offset: 99 }]),
+    FencedError,
+  );
+  await assert.rejects(txn.commit(), FencedError);
+  await assert.rejects(txn.abort(), FencedError);
 }
 
 function total(received: Map<number, LogRecord[]>): number {
@@ -347,13 +387,191 @@ export function logContract(
       const first = await log.transaction(id);
       await first.produce(topic, [{ key: null, value: "old", partition: 0 }]);
       const second = await log.transaction(id);
-      await assert.rejects(first.commit(), (error: Error) => {
-        assert.match(`${error.name}: ${error.message}`, /fenc/i);
-        return true;
-      });
+      await assert.rejects(first.commit(), FencedError);
       await second.produce(topic, [{ key: null, value: "new", partition: 0 }]);
       await second.commit();
       assert.deepEqual(values(await log.read(topic, 0, 0, 100)), ["new"]);
+    },
+  );
+
+  test(
+    "a group with no commits answers offset -1 and metadata null for every partition",
+    async (log, unique) => {
+      const topic = unique();
+      await log.createTopic(topic, 3);
+      assert.deepEqual(
+        await log.committedOffsets(unique(), topic),
+        noCommits(3),
+      );
+    },
+  );
+
+  test(
+    "offsets sent in a transaction become the group's committed offsets, with their metadata, when it commits",
+    async (log, unique) => {
+      const input = unique();
+      const group = unique();
+      await log.createTopic(input, 3);
+      assert.equal(LONGEST_METADATA.length, 4096);
+      const txn = await log.transaction(unique());
+      await txn.sendOffsets(group, [
+        { topic: input, partition: 0, offset: 1, metadata: "replaced" },
+        { topic: input, partition: 2, offset: 41 },
+      ]);
+      await txn.sendOffsets(group, [
+        { topic: input, partition: 0, offset: 12, metadata: LONGEST_METADATA },
+        {
+          topic: input,
+          partition: 1,
+          offset: 0,
+          metadata: '{"snapshot":"s/1"}',
+        },
+      ]);
+      assert.deepEqual(await log.committedOffsets(group, input), noCommits(3));
+      await txn.commit();
+      assert.deepEqual(await log.committedOffsets(group, input), [
+        { partition: 0, offset: 12, metadata: LONGEST_METADATA },
+        { partition: 1, offset: 0, metadata: '{"snapshot":"s/1"}' },
+        { partition: 2, offset: 41, metadata: null },
+      ]);
+      assert.deepEqual(
+        await log.committedOffsets(unique(), input),
+        noCommits(3),
+        "other groups are untouched",
+      );
+    },
+  );
+
+  test(
+    "offsets sent in a committed transaction are visible together with its records",
+    async (log, unique) => {
+      const input = unique();
+      const output = unique();
+      const group = unique();
+      await log.createTopic(input, 1);
+      await log.createTopic(output, 1);
+      const txn = await log.transaction(unique());
+      await txn.produce(output, [
+        { key: "k", value: "o1", partition: 0 },
+        { key: "k", value: "o2", partition: 0 },
+      ]);
+      await txn.sendOffsets(group, [
+        { topic: input, partition: 0, offset: 7, metadata: "through 6" },
+      ]);
+      assert.deepEqual(await log.read(output, 0, 0, 10), []);
+      assert.deepEqual(await log.committedOffsets(group, input), noCommits(1));
+      await txn.commit();
+      assert.deepEqual(values(await log.read(output, 0, 0, 10)), ["o1", "o2"]);
+      assert.deepEqual(await log.committedOffsets(group, input), [
+        { partition: 0, offset: 7, metadata: "through 6" },
+      ]);
+    },
+  );
+
+  test(
+    "offsets sent in an aborted transaction are never committed",
+    async (log, unique) => {
+      const input = unique();
+      const output = unique();
+      const group = unique();
+      await log.createTopic(input, 2);
+      await log.createTopic(output, 1);
+      const first = await log.transaction(unique());
+      await first.sendOffsets(group, [
+        { topic: input, partition: 0, offset: 5, metadata: "first" },
+      ]);
+      await first.commit();
+      const aborted = await log.transaction(unique());
+      await aborted.produce(output, [{ key: null, value: "x", partition: 0 }]);
+      await aborted.sendOffsets(group, [
+        { topic: input, partition: 0, offset: 9, metadata: "aborted" },
+        { topic: input, partition: 1, offset: 3, metadata: "aborted" },
+      ]);
+      await aborted.abort();
+      assert.deepEqual(await log.committedOffsets(group, input), [
+        { partition: 0, offset: 5, metadata: "first" },
+        { partition: 1, offset: -1, metadata: null },
+      ]);
+      assert.deepEqual(await log.read(output, 0, 0, 10), []);
+    },
+  );
+
+  test(
+    "sendOffsets refuses metadata over 4096 UTF-16 code units or a negative offset, and the transaction stays usable",
+    async (log, unique) => {
+      const input = unique();
+      const group = unique();
+      await log.createTopic(input, 1);
+      const txn = await log.transaction(unique());
+      await assert.rejects(
+        txn.sendOffsets(group, [
+          { topic: input, partition: 0, offset: 1, metadata: "x".repeat(4097) },
+        ]),
+        RangeError,
+      );
+      await assert.rejects(
+        txn.sendOffsets(group, [{ topic: input, partition: 0, offset: -1 }]),
+        RangeError,
+      );
+      await txn.sendOffsets(group, [{ topic: input, partition: 0, offset: 2 }]);
+      await txn.commit();
+      assert.deepEqual(await log.committedOffsets(group, input), [
+        { partition: 0, offset: 2, metadata: null },
+      ]);
+    },
+  );
+
+  test(
+    "a transaction fenced before it produced throws FencedError on every call, and the newer one commits",
+    async (log, unique) => {
+      const input = unique();
+      const output = unique();
+      const group = unique();
+      const id = unique();
+      await log.createTopic(input, 1);
+      await log.createTopic(output, 1);
+      const old = await log.transaction(id);
+      const newer = await log.transaction(id);
+      await assertFenced(old, output, group);
+      await newer.produce(output, [{ key: null, value: "new", partition: 0 }]);
+      await newer.sendOffsets(group, [
+        { topic: input, partition: 0, offset: 3, metadata: "newer" },
+      ]);
+      await newer.commit();
+      assert.deepEqual(values(await log.read(output, 0, 0, 10)), ["new"]);
+      assert.deepEqual(await log.committedOffsets(group, input), [
+        { partition: 0, offset: 3, metadata: "newer" },
+      ]);
+    },
+  );
+
+  test(
+    "a transaction fenced after it produced and sent offsets throws FencedError on every call, and none of it becomes visible",
+    async (log, unique) => {
+      const input = unique();
+      const output = unique();
+      const group = unique();
+      const id = unique();
+      await log.createTopic(input, 2);
+      await log.createTopic(output, 1);
+      const old = await log.transaction(id);
+      await old.produce(output, [{ key: null, value: "old", partition: 0 }]);
+      await old.sendOffsets(group, [
+        { topic: input, partition: 0, offset: 8, metadata: "old" },
+        { topic: input, partition: 1, offset: 8, metadata: "old" },
+      ]);
+      const newer = await log.transaction(id);
+      await assertFenced(old, output, group);
+      await newer.produce(output, [{ key: null, value: "new", partition: 0 }]);
+      await newer.sendOffsets(group, [
+        { topic: input, partition: 0, offset: 4, metadata: "newer" },
+      ]);
+      await newer.commit();
+      assert.deepEqual(values(await log.read(output, 0, 0, 10)), ["new"]);
+      assert.deepEqual(await log.committedOffsets(group, input), [
+        { partition: 0, offset: 4, metadata: "newer" },
+        { partition: 1, offset: -1, metadata: null },
+      ]);
     },
   );
 
