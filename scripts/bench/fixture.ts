@@ -4,7 +4,7 @@
  * @module
  */
 
-import { parseFixture } from "../../src/core/fixture.ts";
+import { decodeFixture, parseFixture } from "../../src/core/fixture.ts";
 import type { PlacedMessage } from "./services.ts";
 
 /** The fixture every benchmark replays, relative to the repository root. */
@@ -13,9 +13,15 @@ export const VIEWS_FIXTURE = "fixtures/views/views.jsonl";
 /** Partitions of the recorded fixture (and of the benchmark topics). */
 export const FIXTURE_PARTITIONS = 4;
 
-/** Reads the fixture's text. */
-export async function readFixtureText(root: URL): Promise<string> {
-  return await Deno.readTextFile(new URL(VIEWS_FIXTURE, root));
+/**
+ * Reads a fixture's text (the views fixture unless `path` names another,
+ * relative to `root`), gunzipping a `.jsonl.gz` one.
+ */
+export async function readFixtureText(
+  root: URL,
+  path: string = VIEWS_FIXTURE,
+): Promise<string> {
+  return await decodeFixture(await Deno.readFile(new URL(path, root)));
 }
 
 /** The first `limit` recorded messages, keyed and placed as recorded. */

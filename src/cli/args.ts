@@ -6,6 +6,8 @@
  * @module
  */
 
+import { decodeFixture } from "../core/fixture.ts";
+
 /** What a command accepts. */
 export interface FlagSpec {
   /** Flags that take a value, with their help text. */
@@ -92,10 +94,13 @@ export function flagHelp(spec: FlagSpec): string {
   );
 }
 
-/** Reads a fixture file; an unreadable one is a {@linkcode UsageError}. */
+/**
+ * Reads a fixture file, gunzipping it when it is gzip (`.jsonl.gz`); an
+ * unreadable or corrupt one is a {@linkcode UsageError}.
+ */
 export async function readFixtureText(path: string): Promise<string> {
   try {
-    return await Deno.readTextFile(path);
+    return await decodeFixture(await Deno.readFile(path));
   } catch (error) {
     throw new UsageError(
       `cannot read fixture '${path}': ${(error as Error).message}`,

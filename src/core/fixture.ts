@@ -3,7 +3,8 @@
  * is either a recorded record
  * `{"topic","partition","offset","key","value","timestamp"}` (what
  * `freshet record` writes) or a raw message payload (anything else, taken
- * verbatim). Blank lines are skipped.
+ * verbatim). Blank lines are skipped. A fixture file may be gzip-compressed
+ * (`.jsonl.gz`): {@linkcode decodeFixture} turns its bytes into text either way.
  *
  * @module
  */
@@ -74,4 +75,31 @@ function parseLine(raw: string, line: number): FixtureMessage {
     }
   }
   return { line, value: raw };
+}
+
+/**
+ * The text of a fixture file's bytes, gunzipped when they start with the gzip
+ * magic bytes (`1f 8b`). The content decides, not the file name: UTF-8 text
+ * never starts with `8b` after `1f`, so a plain file is never mistaken for
+ * gzip, and a compressed file keeps working when renamed. Invalid UTF-8 turns
+ * into U+FFFD, as `Deno.readTextFile` does.
+ */
+export async function decodeFixture(bytes: Uint8Array): Promise<string> {
+  if (!isGzip(bytes)) return new TextDecoder().decode(bytes);
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream()
+    .pipeThrough(new DecompressionStream("gzip"));
+  try {
+    return await new Response(stream).text();
+  } catch (error) {
+    throw new Error(
+      `Cannot read fixture as its gzip data must be complete and valid: ${
+        (error as Error).message
+      }`,
+    );
+  }
+}
+
+/** Whether `bytes` start with the gzip magic number. */
+export function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
