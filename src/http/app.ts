@@ -10,6 +10,9 @@
  * | `GET /healthz`, `GET /readyz` | liveness, readiness (see `health.ts`) |
  * | `GET /`, `GET /static/*` | the dashboard |
  *
+ * Every answer echoes a request's `X-Request-Id` (1 to 128 of
+ * `A-Za-z0-9._:-`), so clients can match answers to requests.
+ *
  * Parts without their dependency are left out: no `log` (no `track`
  * options), no `/track`; no `kv`, no analytics routes; no `jobs`, an empty
  * job list. Serve it with {@linkcode serveHttp}.
@@ -138,6 +141,12 @@ export class HttpApp {
       response.status,
       this.#clock.now() - started_ms,
     );
+    // Echoed so a client (or a load generator) can tell which request an
+    // answer belongs to; only short, plain ids, so nothing odd is reflected.
+    const id = request.headers.get("x-request-id");
+    if (id !== null && REQUEST_ID.test(id)) {
+      response.headers.set("x-request-id", id);
+    }
     return response;
   };
 
@@ -187,6 +196,8 @@ export class HttpApp {
       );
   }
 }
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 function notFound(path: string): Response {
   return json(404, { error: `nothing is served at ${path}` });

@@ -6,10 +6,12 @@
  * up to `batch_messages_max` / `batch_bytes_max`, so throughput follows the
  * log's, not the request rate.
  *
- * Why one call at a time by default: kafkajs's idempotent producer has lost
- * sequence numbers under concurrent `send()` calls (tulios/kafkajs#598); with
- * one call in flight the broker's de-duplication holds whatever kafkajs
- * retries. Raise `produces_in_flight_max` only with a log that supports it.
+ * Why two calls at a time by default: kafkajs's idempotent producer once lost
+ * sequence numbers under concurrent `send()` calls (tulios/kafkajs#598); 2.2.4
+ * serializes idempotent produce requests per broker behind a lock instead, so
+ * concurrent calls are safe, and a second one is encoded while the first is on
+ * the wire. In the overload test here two calls acknowledged about 1.5 times
+ * the events of one; four did no better than two (and made smaller batches).
  *
  * Why batches are cut by bytes: kafkajs does not split a send, and the broker
  * rejects a record batch over `max.message.bytes` (1 MB by default) with
@@ -49,7 +51,7 @@ export interface BatchingProducerOptions {
   topic: string;
   /** Processing time, for timeouts and the backoff. */
   clock: Clock;
-  /** Produce calls running at once. Default: 1 (see the module doc). */
+  /** Produce calls running at once. Default: 2 (see the module doc). */
   produces_in_flight_max?: number;
   /** Most messages in one produce call. Default: 10000. */
   batch_messages_max?: number;
@@ -113,7 +115,7 @@ export class BatchingProducer {
     this.#clock = options.clock;
     this.#concurrency = positive(
       "produces_in_flight_max",
-      options.produces_in_flight_max ?? 1,
+      options.produces_in_flight_max ?? 2,
     );
     this.#messages_max = positive(
       "batch_messages_max",

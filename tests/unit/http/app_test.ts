@@ -469,3 +469,16 @@ Deno.test("GET / serves the dashboard and /static/* its files, with ETags; nothi
     await response.body?.cancel();
   }
 });
+
+Deno.test("every answer echoes a plain X-Request-Id and drops any other", async () => {
+  const { get } = await app();
+  const plain = await get("/healthz", { "x-request-id": "t1-42" });
+  assert.equal(plain.headers.get("x-request-id"), "t1-42");
+  await plain.body?.cancel();
+  const missing = await get("/nope", { "x-request-id": "r:7" });
+  assert.equal(missing.headers.get("x-request-id"), "r:7");
+  await missing.body?.cancel();
+  const odd = await get("/healthz", { "x-request-id": "<script>" });
+  assert.equal(odd.headers.get("x-request-id"), null);
+  await odd.body?.cancel();
+});

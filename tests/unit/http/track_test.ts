@@ -470,32 +470,32 @@ Deno.test("/track answers 503 when the log does not answer in time, and holds th
 Deno.test("/track shares one produce call among requests that arrive while the log is busy", async () => {
   const { log, tracker } = await setup();
   log.close();
-  const first = tracker.handle(post('{"event_id":"first"}'));
+  // Two calls run at once by default: the first two requests get one each.
+  const early = [
+    tracker.handle(post('{"event_id":"first"}')),
+    tracker.handle(post('{"event_id":"second"}')),
+  ];
   await tick();
-  assert.deepEqual(log.calls, [1]);
+  assert.deepEqual(log.calls, [1, 1]);
   const others = Array.from({ length: 5 }, (_, i) =>
     tracker.handle(
       post(JSON.stringify([{ event_id: `r${i}` }, { event_id: `r${i}` }])),
     ));
   await tick();
-  // One call at a time: the five requests wait for the first call.
-  assert.deepEqual(log.calls, [1]);
+  // The five requests wait for a free call, then share it.
+  assert.deepEqual(log.calls, [1, 1]);
   log.open();
-  const answers = await Promise.all([first, ...others]);
-  assert.deepEqual(answers.map((r) => r.status), [
-    202,
-    202,
-    202,
-    202,
-    202,
-    202,
-  ]);
+  const answers = await Promise.all([...early, ...others]);
+  assert.deepEqual(
+    answers.map((r) => r.status),
+    [202, 202, 202, 202, 202, 202, 202],
+  );
   assert.deepEqual(
     await Promise.all(answers.map((r) => r.json())),
-    [{ accepted: 1 }, ...Array(5).fill({ accepted: 2 })],
+    [{ accepted: 1 }, { accepted: 1 }, ...Array(5).fill({ accepted: 2 })],
   );
-  assert.deepEqual(log.calls, [1, 10]);
-  assert.equal((await records(log)).length, 11);
+  assert.deepEqual(log.calls, [1, 1, 10]);
+  assert.equal((await records(log)).length, 12);
 });
 
 Deno.test("/track cuts a large request into batches and answers 202 once all are acknowledged", async () => {
@@ -578,7 +578,9 @@ Deno.test("/track answers 503 when the body bytes in flight would pass the budge
 });
 
 Deno.test("/track refuses every queued request when the call before them fails", async () => {
-  const { log, tracker } = await setup();
+  const { log, tracker } = await setup({
+    producer: { produces_in_flight_max: 1 },
+  });
   log.close();
   const first = tracker.handle(post('{"event_id":"a"}'));
   await tick();
