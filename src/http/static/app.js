@@ -173,7 +173,8 @@
           stroke: colourOf(id),
           width: 2,
           points: { show: true, size: 5 },
-          value: (_, v) => fmt(v),
+          // Empty until the pointer is over the chart.
+          value: (_, v) => v === null || v === undefined ? "" : fmt(v),
         })),
       ],
       axes: [{}, { label: yLabel, values: (_, ticks) => ticks.map(fmt) }],
