@@ -58,3 +58,22 @@ Deno.test("frameMessage() declares one channel for a greyscale JPEG and defaults
   assert.deepEqual(value.metadata, {});
   assert.equal(value.frame_data, jpeg.toBase64());
 });
+
+Deno.test("frameMessage() writes a zone-less timestamp with microseconds when asked, which the job reads as UTC", () => {
+  const frame: Frame = {
+    jpeg: grayJpeg(8, 8, 1),
+    width: 8,
+    height: 8,
+    timestamp_ms: Date.UTC(2024, 0, 15, 10, 30, 0, 123),
+    source: "py",
+    frame_id: "frame_0_1705314600123",
+  };
+  const message = frameMessage(frame, { zoneless_timestamp: true });
+  assert.equal(
+    JSON.parse(message.value).timestamp,
+    "2024-01-15T10:30:00.123000",
+  );
+  const parsed = parseVideoFrame(message.value);
+  assert.ok(parsed.ok);
+  assert.equal(parsed.frame.timestamp_ms, frame.timestamp_ms);
+});

@@ -15,6 +15,13 @@ export const VIDEO_FRAMES_TOPIC = "video_frames";
 export interface FrameMessageOptions {
   /** The message's `metadata` object. Default: `{}`. */
   metadata?: Record<string, unknown>;
+  /**
+   * Write `timestamp` without a zone, with microseconds, as Python's
+   * `datetime.isoformat()` does (`2024-01-15T10:30:00.123000`, UTC wall
+   * time), like producers modelled on the original pipeline. Default: false
+   * (`2024-01-15T10:30:00.123Z`).
+   */
+  zoneless_timestamp?: boolean;
 }
 
 /** A message to produce: key and JSON value. */
@@ -33,11 +40,12 @@ export function frameMessage(
   frame: Frame,
   options: FrameMessageOptions = {},
 ): FrameMessage {
-  const { metadata = {} } = options;
+  const { metadata = {}, zoneless_timestamp = false } = options;
   const header = readJpegHeader(frame.jpeg);
+  const iso = new Date(frame.timestamp_ms).toISOString();
   const value = {
     frame_id: frame.frame_id,
-    timestamp: new Date(frame.timestamp_ms).toISOString(),
+    timestamp: zoneless_timestamp ? `${iso.slice(0, -1)}000` : iso,
     source: frame.source,
     frame_data: frame.jpeg.toBase64(),
     frame_width: frame.width,
