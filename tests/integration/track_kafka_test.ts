@@ -42,7 +42,10 @@ async function readAll(log: KafkaLog, topic: string): Promise<LogRecord[]> {
   const records: LogRecord[] = [];
   for (let p = 0; p < ends.length; p++) {
     if ((ends[p] ?? 0) > 0) {
-      records.push(...await log.read(topic, p, 0, ends[p] as number));
+      // Not push(...): a partition may hold more records than arguments fit.
+      for (const record of await log.read(topic, p, 0, ends[p] as number)) {
+        records.push(record);
+      }
     }
   }
   return records;

@@ -87,6 +87,7 @@ async function loadTest(): Promise<void> {
     on_listen: () => {},
   });
   const out = await Deno.makeTempDir({ prefix: "freshet-track-load-" });
+  const rss_before = Deno.memoryUsage().rss;
   const rss: number[] = [];
   const sampler = setInterval(() => rss.push(Deno.memoryUsage().rss), 500);
   let stdout = "";
@@ -141,7 +142,17 @@ async function loadTest(): Promise<void> {
         result.latency_p99_us / 1000
       } ms, ${acked.size * EVENTS_PER_REQUEST} events acknowledged (${
         Math.round(acked.size * EVENTS_PER_REQUEST / SECONDS)
-      }/s), RSS max ${Math.round(rss_max / 1048576)} MiB`,
+      }/s), RSS before ${mib(rss_before)} MiB, max ${
+        mib(rss_max)
+      } MiB, max per third of the run ${
+        [0, 1, 2].map((t) =>
+          mib(
+            Math.max(
+              ...rss.slice(t * rss.length / 3, (t + 1) * rss.length / 3),
+            ),
+          )
+        ).join("/")
+      } MiB`,
     );
     for (const kind of ["connect", "read", "write", "timeout"]) {
       assert.equal(result.errors[kind], 0, `wrk ${kind} errors`);
@@ -183,12 +194,19 @@ async function loadTest(): Promise<void> {
   }
 }
 
+function mib(bytes: number): number {
+  return Math.round(bytes / 1048576);
+}
+
 async function readAll(log: KafkaLog, topic: string): Promise<LogRecord[]> {
   const ends = await log.endOffsets(topic);
   const records: LogRecord[] = [];
   for (let p = 0; p < ends.length; p++) {
     if ((ends[p] ?? 0) > 0) {
-      records.push(...await log.read(topic, p, 0, ends[p] as number));
+      // Not push(...): a partition may hold more records than arguments fit.
+      for (const record of await log.read(topic, p, 0, ends[p] as number)) {
+        records.push(record);
+      }
     }
   }
   return records;
