@@ -11,6 +11,10 @@ import { LogTwin } from "../../../sim/log.ts";
 import type { KvOp } from "../../../src/ports.ts";
 import { HttpApp, type HttpAppOptions } from "../../../src/http/app.ts";
 import {
+  producerAvailable,
+  type ReadinessCheck,
+} from "../../../src/http/health.ts";
+import {
   KEYS_KEY,
   latestKey,
   windowKey,
@@ -481,4 +485,33 @@ Deno.test("every answer echoes a plain X-Request-Id and drops any other", async 
   const odd = await get("/healthz", { "x-request-id": "<script>" });
   assert.equal(odd.headers.get("x-request-id"), null);
   await odd.body?.cancel();
+});
+
+Deno.test("producerAvailable() makes /readyz fail while /track backs off after a log failure", async () => {
+  const clock = new VirtualClock(START_MS);
+  const log = new LogTwin({ clock });
+  await log.createTopic("flink-events", 1);
+  const checks: ReadinessCheck[] = [];
+  const http = await HttpApp.create({
+    clock,
+    track: { log, retry_after_s: 3 },
+    readiness: checks,
+  });
+  checks.push(producerAvailable(http.tracker!.producer));
+  const readyz = () =>
+    http.handler(new Request("http://127.0.0.1/readyz")).then((r) => r.status);
+  assert.equal(await readyz(), 200);
+  log.failNext(1);
+  const failed = await http.handler(
+    new Request("http://127.0.0.1/track", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"event_id":"a"}',
+    }),
+  );
+  assert.equal(failed.status, 503);
+  await failed.body?.cancel();
+  assert.equal(await readyz(), 503);
+  clock.advanceBy(3000);
+  assert.equal(await readyz(), 200);
 });

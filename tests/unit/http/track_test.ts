@@ -594,3 +594,24 @@ Deno.test("/track refuses every queued request when the call before them fails",
   assert.deepEqual(log.calls, [1]);
   assert.deepEqual(await records(log), []);
 });
+
+Deno.test("/track answers 503 when one batch of a large request fails, though other batches may be in the log", async () => {
+  const { log, tracker } = await setup({
+    producer: { batch_messages_max: 3 },
+  });
+  log.close();
+  const events = Array.from({ length: 7 }, (_, i) => ({ event_id: `e${i}` }));
+  const pending = tracker.handle(post(JSON.stringify(events)));
+  await tick();
+  // Two calls in flight (3 + 3), the last event queued.
+  assert.deepEqual(log.calls, [3, 3]);
+  log.failNext(1);
+  log.open();
+  const response = await pending;
+  assert.equal(response.status, 503);
+  await response.body?.cancel();
+  // The first call failed, the second landed, the queued one never left:
+  // the documented "503 may be partly written".
+  assert.equal((await records(log)).length, 3);
+  assert.deepEqual(log.calls, [3, 3]);
+});
