@@ -41,7 +41,10 @@ import { Tracker, type TrackerOptions } from "./track.ts";
 export interface HttpAppOptions {
   /** Processing time: request durations, default ranges, timeouts. */
   clock: Clock;
-  /** `/track` (its `clock` is this one). Default: no `/track`. */
+  /**
+   * `/track` (its `clock` is this one; produce failures go to `console.warn`
+   * unless `producer.on_error` is given). Default: no `/track`.
+   */
   track?: Omit<TrackerOptions, "clock" | "on_outcome"> | null;
   /** Where the analytics routes read. Default: no analytics routes. */
   kv?: KeyValue | null;
@@ -82,6 +85,14 @@ export class HttpApp {
         ...track,
         clock: options.clock,
         producer: {
+          // A failure is told once per backoff at most (later sends are
+          // refused without trying); the message is the client library's.
+          on_error: (error) =>
+            console.warn(
+              `track: the log did not take a batch: ${
+                error instanceof Error ? error.message : String(error)
+              }`,
+            ),
           ...track.producer,
           on_produce: (report) => {
             metrics().produceCall(

@@ -494,7 +494,7 @@ Deno.test("producerAvailable() makes /readyz fail while /track backs off after a
   const checks: ReadinessCheck[] = [];
   const http = await HttpApp.create({
     clock,
-    track: { log, retry_after_s: 3 },
+    track: { log, retry_after_s: 3, producer: { on_error: () => {} } },
     readiness: checks,
   });
   checks.push(producerAvailable(http.tracker!.producer));
