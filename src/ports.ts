@@ -265,8 +265,71 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
 }
 
-/** A row returned by a warehouse query: column name → value. */
+/**
+ * A row returned by a warehouse query: column name → value. Both the adapter
+ * and the twin map PostgreSQL types to the same JavaScript values:
+ *
+ * | PostgreSQL | JavaScript |
+ * |---|---|
+ * | smallint, integer, real, double precision, oid | `number` |
+ * | bigint | `number` when it is a safe integer, else `bigint` (never rounded) |
+ * | numeric | `string`, exactly as PostgreSQL prints it (`"12.50"`) |
+ * | timestamptz, timestamp (read as UTC) | `Date`, truncated to milliseconds (`infinity`: `Infinity`) |
+ * | date | `string`, `"YYYY-MM-DD"` (a calendar day, not an instant) |
+ * | boolean | `boolean` |
+ * | json, jsonb | the parsed value |
+ * | bytea | `Uint8Array` |
+ * | text and every other type | `string` (PostgreSQL's text form) |
+ * | NULL | `null` |
+ *
+ * Parameters may be `string`, `number`, `bigint`, `boolean`, `Date`,
+ * `Uint8Array` or `null`; a `number` bound to a timestamptz is epoch
+ * milliseconds; a `string` bound to json or jsonb is JSON text, any other
+ * value is JSON-encoded. Sessions run with `TimeZone` UTC and `DateStyle` ISO.
+ */
 export type WarehouseRow = Record<string, unknown>;
+
+/**
+ * A statement failed in PostgreSQL. `code` is its SQLSTATE (`"40001"`
+ * serialization failure, `"42P01"` undefined table, ...), the same from the
+ * adapter and the twin, so callers test codes, never messages.
+ */
+export class WarehouseError extends Error {
+  override name = "WarehouseError";
+  /** The five-character SQLSTATE. */
+  readonly code: string;
+
+  constructor(message: string, code: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/**
+ * A statement broke an integrity constraint (SQLSTATE class 23: unique,
+ * primary key, foreign key, not null, check, exclusion). Inside a
+ * transaction it dooms the transaction: it rolls back. A ledger with one
+ * primary-key row per loaded file relies on it: of two loaders of one file,
+ * the loser gets this error (`constraint` names the ledger's key) and
+ * nothing of its transaction stays.
+ */
+export class WarehouseConstraintError extends WarehouseError {
+  override name = "WarehouseConstraintError";
+  /** The constraint's name (`"ledger_pkey"`), or `null` when PostgreSQL gives none (not null). */
+  readonly constraint: string | null;
+  /** The table the constraint belongs to, or `null` when unknown. */
+  readonly table: string | null;
+
+  constructor(
+    message: string,
+    fields: { code: string; constraint: string | null; table: string | null },
+    options?: ErrorOptions,
+  ) {
+    super(message, fields.code, options);
+    this.constraint = fields.constraint;
+    this.table = fields.table;
+  }
+}
 
 /** Statements run inside one warehouse transaction. */
 export interface WarehouseTransaction {
@@ -283,7 +346,12 @@ export interface Warehouse {
   query(sql: string, params?: readonly unknown[]): Promise<WarehouseRow[]>;
   /**
    * Runs `body` in one transaction: committed when it resolves, rolled back
-   * when it throws (the error is rethrown).
+   * when it throws (the error is rethrown). A statement that failed inside
+   * dooms the transaction even when `body` caught its error (PostgreSQL
+   * answers COMMIT with ROLLBACK): it rolls back and this rejects with that
+   * statement's error, unless `body` rolled back to a savepoint. `tx` must
+   * not be used after `body` settles, nor another transaction opened inside
+   * `body` (the twin serializes transactions and would wait forever).
    */
   transaction<T>(body: (tx: WarehouseTransaction) => Promise<T>): Promise<T>;
   close(): Promise<void>;
