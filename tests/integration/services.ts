@@ -24,9 +24,16 @@ export const KAFKA: Service = {
   port: 9092,
 };
 export const S3: Service = { name: "s3", hostname: "127.0.0.1", port: 9000 };
+export const POSTGRES: Service = {
+  name: "postgres",
+  hostname: "127.0.0.1",
+  port: 5432,
+};
 
 /** Connection settings matching `scripts/services.sh`. */
 export const REDIS_URL = "redis://127.0.0.1:6379";
+/** Trust authentication: no password. */
+export const DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 export const KAFKA_BROKERS = ["127.0.0.1:9092"];
 export const S3_SETTINGS = {
   endpoint: "http://127.0.0.1:9000",
