@@ -1,43 +1,162 @@
 /**
- * freshet: real-time event pipelines for Deno. The same processors run in
- * production against Kafka, Redis and S3, and in a deterministic simulator
- * that replays recorded traffic on a virtual clock with faults injected from
- * a seed.
+ * freshet: real-time event pipelines for Deno. Jobs are written with a small
+ * dataflow API; the same processors run in production against Kafka, Redis,
+ * S3 and PostgreSQL, and in a deterministic simulator (`sim/mod.ts`) that
+ * replays recorded traffic on a virtual clock with faults injected from a
+ * seed.
  *
- * - Ports (`Log`, `KeyValue`, `ObjectStore`, `Clock`): what every service
- *   adapter and simulator twin implements.
- * - Runtime: event time, windows, watermarks, keyed state and timers, the
- *   per-partition task runner with fenced exactly-once writes and
- *   checkpoints.
- * - Jobs: `viewsJob` (view counting with Top-K leaderboards).
+ * - Writing jobs: {@linkcode defineJob}, a {@linkcode Flow}'s operators
+ *   (`source`, `map`, `filter`, `flatMap`, `keyBy`, `window`, `process`,
+ *   `to`), window assigners ({@linkcode tumbling}, {@linkcode sliding},
+ *   {@linkcode session}, {@linkcode global}), aggregates ({@linkcode count},
+ *   {@linkcode sum}, {@linkcode stats}, {@linkcode topKMembers}, ...) and
+ *   parse checks for JSON events ({@linkcode jsonEvents}, ...).
+ * - Sinks: {@linkcode redisSink} (fenced batches, exactly once), and the
+ *   {@linkcode Sink} interface to write one's own.
+ * - Running: {@linkcode Runner} with production adapters (`deno task run
+ *   --prod`), {@linkcode CheckpointStore}; the escape hatch for jobs
+ *   written by hand ({@linkcode jobSpec}, {@linkcode PartitionProcessor}).
+ * - Ports ({@linkcode Log}, {@linkcode KeyValue}, {@linkcode ObjectStore},
+ *   {@linkcode Warehouse}, {@linkcode Clock}): what every adapter and
+ *   simulator twin implements.
  *
- * @example Run the views job against real services
+ * @example A job counting events per key in 1-minute windows, to Redis
  * ```ts
- * import { CheckpointStore, Runner, viewsJob } from "./mod.ts";
- * // log, kv, objects: production adapters from src/adapters/, clock: SystemClock
- * // const runner = new Runner({ job: viewsJob(), log, kv, checkpoints: new CheckpointStore(objects), clock });
- * // runner.start(); for (;;) await runner.step();
+ * import { count, defineJob, jsonEvents, redisSink, tumbling } from "./mod.ts";
+ *
+ * export default defineJob({
+ *   name: "clicks-per-minute",
+ *   build(flow) {
+ *     const redis = redisSink();
+ *     flow.source("clicks", {
+ *       parse: jsonEvents({ key: "user", time: "ts" }),
+ *       out_of_orderness_ms: 5_000,
+ *     })
+ *       .keyBy((click) => click.user as string)
+ *       .window({ assigner: tumbling({ size_ms: 60_000 }), aggregate: count() })
+ *       .to(redis, (r, kv) => kv.hset(`clicks:${r.key}`, String(r.window.start), String(r.value)));
+ *   },
+ * });
  * ```
  *
  * @module
  */
 
 export type * from "./src/ports.ts";
-export * from "./src/core/time.ts";
-export * from "./src/core/windows.ts";
-export * from "./src/core/watermarks.ts";
-export * from "./src/core/window_operator.ts";
-export * from "./src/core/state.ts";
-export * from "./src/core/timers.ts";
-export * from "./src/core/job.ts";
-export * from "./src/core/checkpoint.ts";
-export * from "./src/core/runner.ts";
-export * from "./src/core/fixture.ts";
+export { FencedError } from "./src/ports.ts";
+
+// Writing jobs.
 export {
-  countKey,
+  defineJob,
+  isJobSpec,
+  type JobDefinition,
+  type JobOptions,
+  type JobOutputs,
+  type JobOverrides,
+  type JobSpec,
+  jobSpec,
+  type OptionValue,
+} from "./src/flow/define.ts";
+export {
+  Flow,
+  type KeyByOptions,
+  KeyedStream,
+  type KeyedTimers,
+  type ProcessContext as KeyedProcessContext,
+  type ProcessFunction,
+  Stream,
+  type TimerContext,
+  type ValueState,
+  WindowedStream,
+  type WindowOptions,
+  type WriteContext,
+} from "./src/flow/stream.ts";
+export type { Parsed, SourceOptions } from "./src/flow/source.ts";
+export {
+  byRank,
+  count,
+  heavyHitters,
+  type Ranked,
+  reduce,
+  type Stats,
+  stats,
+  sum,
+  topK,
+  topKMembers,
+} from "./src/flow/aggregates.ts";
+export {
+  type Check,
+  eventTime,
+  finiteNumber,
+  jsonEvents,
+  type JsonEventsOptions,
+  jsonObject,
+  nonEmptyString,
+  type NumberRule,
+  shown,
+} from "./src/flow/json.ts";
+export {
+  global,
+  session,
+  sliding,
+  type TimeWindow,
+  tumbling,
+  type WindowAssigner,
+} from "./src/core/windows.ts";
+export type {
+  Aggregate,
+  EmitMode,
+  WindowResult,
+} from "./src/core/window_operator.ts";
+export { formatBucket, formatIso, parseEventTime } from "./src/core/time.ts";
+
+// Sinks.
+export type {
+  PartitionId,
+  Sink,
+  SinkContext,
+  SinkPorts,
+  SinkProtocol,
+  SinkWriter,
+} from "./src/sinks/sink.ts";
+export {
+  fenceKey,
+  redisSink,
+  type RedisSinkOptions,
+} from "./src/sinks/redis.ts";
+export { KvBatch } from "./src/sinks/kv_batch.ts";
+export {
   deadLetterTopic,
   lateTopic,
-  viewsJob,
-} from "./src/jobs/views/job.ts";
-export type { ViewsConfig, ViewsOptions } from "./src/jobs/views/job.ts";
+  type SideRecord,
+} from "./src/sinks/side_topics.ts";
+
+// Running jobs.
+export {
+  Runner,
+  type RunnerEvent,
+  type RunnerOptions,
+} from "./src/core/runner.ts";
+export {
+  type CheckpointLog,
+  CheckpointStore,
+  type CheckpointStoreOptions,
+  type PartitionCheckpoint,
+  type PartitionClaim,
+} from "./src/core/checkpoint.ts";
+export {
+  addCounts,
+  type Counts,
+  type Job,
+  Outputs,
+  type PartitionProcessor,
+  type ProcessContext,
+  reconciles,
+  type Stage,
+  zeroCounts,
+} from "./src/core/job.ts";
+export { type FixtureMessage, parseFixture } from "./src/core/fixture.ts";
+
+// The jobs that ship with freshet.
 export { findJob, JOBS } from "./src/jobs/registry.ts";
+export { countKey, views } from "./src/jobs/views/job.ts";

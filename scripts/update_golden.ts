@@ -15,7 +15,7 @@
  */
 
 import { parseFixture } from "../src/core/fixture.ts";
-import { viewsJob } from "../src/jobs/views/job.ts";
+import { views } from "../src/jobs/views/job.ts";
 import type { ScoredMember } from "../src/ports.ts";
 import {
   type CanonicalKv,
@@ -144,7 +144,7 @@ export async function viewsGolden(
     faults?: readonly FaultKind[];
   } = {},
 ): Promise<Golden> {
-  const job = viewsJob();
+  const job = views.create();
   const result = await simulate({
     job,
     fixture: await fixture(),

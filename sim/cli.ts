@@ -15,19 +15,19 @@ import {
 } from "../src/cli/args.ts";
 import { parseFixture } from "../src/core/fixture.ts";
 import {
-  findJob,
-  type JobEntry,
   type JobOverrides,
   JOBS,
+  type JobSpec,
   parseJobOptions,
 } from "../src/jobs/registry.ts";
+import { selectJobs } from "../src/cli/jobs.ts";
 import {
   FAULT_KINDS,
   parseFaults,
   simulate,
   type SimulationResult,
 } from "./simulator.ts";
-import { canonicalOutputs, digest } from "./outputs.ts";
+import { type CanonicalOutputs, canonicalOutputs, digest } from "./outputs.ts";
 import { compareOutputs } from "./checker.ts";
 import { writeDump } from "./dump.ts";
 
@@ -36,6 +36,8 @@ const SPEC: FlagSpec = {
     job: `job to replay: ${
       JOBS.map((j) => j.name).join(", ")
     } (default: every job)`,
+    "job-file":
+      "a job of your own: a module whose default export is defineJob({...}) (needs --fixture unless it names one)",
     fixture:
       "fixture file: JSONL of recorded records or raw payloads (default: the job's own)",
     seed: "seed of every random choice (default: 1)",
@@ -74,7 +76,7 @@ Flags:
 ${flagHelp(SPEC)}
 
 Job options (--job-options), with their defaults:
-${JOBS.map((j) => `  ${j.name}: ${j.options.join(", ")}`).join("\n")}`;
+${JOBS.map((j) => `  ${j.name}: ${j.optionHelp().join(", ")}`).join("\n")}`;
 
 /** Runs `freshet sim`; answers the exit code. */
 export async function simCommand(args: readonly string[]): Promise<number> {
@@ -88,13 +90,11 @@ export async function simCommand(args: readonly string[]): Promise<number> {
       `sim takes no positional arguments: got '${parsed.positional[0]}'`,
     );
   }
-  const jobName = parsed.values.get("job");
-  let entries: readonly JobEntry[];
-  try {
-    entries = jobName === undefined ? JOBS : [findJob(jobName)];
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const jobName = parsed.values.get("job") ?? parsed.values.get("job-file");
+  const entries = await selectJobs(
+    parsed.values.get("job"),
+    parsed.values.get("job-file"),
+  );
   const fixturePath = parsed.values.get("fixture");
   if (fixturePath !== undefined && jobName === undefined) {
     throw new UsageError(
@@ -132,6 +132,11 @@ export async function simCommand(args: readonly string[]): Promise<number> {
   let failed = false;
   for (const entry of entries) {
     const path = fixturePath ?? entry.fixture;
+    if (path === undefined) {
+      throw new UsageError(
+        `job '${entry.name}' has no recorded fixture: give one with --fixture FILE`,
+      );
+    }
     const text = await readFixtureText(path);
     const instances = intFlag(parsed, "instances", 1);
     if (instances < 1) {
@@ -171,6 +176,8 @@ export async function simCommand(args: readonly string[]): Promise<number> {
       result,
       sha,
       elapsed_ms,
+      overrides,
+      canonical,
     );
     if (faults.length > 0) {
       // The contract: faults change nothing users can read.
@@ -194,7 +201,11 @@ export async function simCommand(args: readonly string[]): Promise<number> {
           [
             `  INVARIANT BROKEN: outputs differ from the fault-free run (seed ${seed}):`,
             ...differences.map((d) => `    ${d}`),
-            `  reproduce: deno task sim --job ${entry.name} --fixture ${path} --seed ${seed} --faults ${
+            `  reproduce: deno task sim ${
+              parsed.values.has("job-file")
+                ? `--job-file ${parsed.values.get("job-file")}`
+                : `--job ${entry.name}`
+            } --fixture ${path} --seed ${seed} --faults ${
               faults.join(",")
             } --instances ${instances} --checkpoint-interval-ms ${checkpoint_interval_ms}${slice}`,
           ].join("\n"),
@@ -220,7 +231,7 @@ export async function simCommand(args: readonly string[]): Promise<number> {
 }
 
 async function printSummary(
-  entry: JobEntry,
+  entry: JobSpec,
   path: string,
   lines: number,
   seed: number,
@@ -228,13 +239,20 @@ async function printSummary(
   result: SimulationResult,
   sha: string,
   elapsed_ms: number,
+  overrides: JobOverrides,
+  canonical: CanonicalOutputs,
 ): Promise<void> {
   const c = result.counts;
   const out: string[] = [
     `job ${entry.name}: fixture ${path} (${lines} messages), seed ${seed}, faults ${
       faults.length > 0 ? faults.join(",") : "none"
     }`,
-    ...(await entry.summarize(result.kv)).map((line) => `  ${line}`),
+    ...(await entry.summarize({
+      kv: result.kv,
+      log: result.log,
+      objects: result.objects,
+    }, overrides)).map((line) => `  ${line}`),
+    ...outputLines(result, canonical).map((line) => `  ${line}`),
     `  records: in ${c.in} = out ${c.out} + filtered ${c.filtered} + dead-lettered ${c.dead_lettered} + late ${c.late}${
       c.in === c.out + c.filtered + c.dead_lettered + c.late
         ? ""
@@ -248,6 +266,40 @@ async function printSummary(
     } messages/s)`,
   ];
   console.log(out.join("\n"));
+}
+
+/** What any job left, by kind: keys by their first segment, topics, objects. */
+function outputLines(
+  result: SimulationResult,
+  canonical: CanonicalOutputs,
+): string[] {
+  const lines: string[] = [];
+  if (canonical.kv.length > 0) {
+    const byPrefix = new Map<string, number>();
+    for (const { key } of canonical.kv) {
+      const colon = key.indexOf(":");
+      const prefix = colon < 0 ? key : `${key.slice(0, colon)}:*`;
+      byPrefix.set(prefix, (byPrefix.get(prefix) ?? 0) + 1);
+    }
+    lines.push(
+      `key-value store: ${canonical.kv.length} keys (${
+        [...byPrefix].map(([p, n]) => `${p} ${n}`).join(", ")
+      })`,
+    );
+  }
+  const topics = canonical.topics.filter((t) => t.messages.length > 0);
+  if (topics.length > 0) {
+    lines.push(
+      `topics: ${
+        topics.map((t) => `${t.topic} ${t.messages.length}`).join(", ")
+      }`,
+    );
+  }
+  if (canonical.objects.length > 0) {
+    const bytes = result.objects.dump().reduce((n, o) => n + o.body.length, 0);
+    lines.push(`objects: ${canonical.objects.length} (${bytes} bytes)`);
+  }
+  return lines;
 }
 
 function progressBar(name: string): (done: number, total: number) => void {

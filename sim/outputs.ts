@@ -15,7 +15,8 @@
  * @module
  */
 
-import type { Counts, SideRecord } from "../src/core/job.ts";
+import type { Counts } from "../src/core/job.ts";
+import type { SideRecord } from "../src/sinks/side_topics.ts";
 import type { KvDumpEntry } from "./kv.ts";
 import type { SimulationResult } from "./simulator.ts";
 

@@ -20,6 +20,15 @@
  * - `sink-failure`: writes fail transiently, before being applied or after
  *   (a lost reply), and are retried.
  *
+ * Swarm testing (as TigerBeetle's VOPR): {@linkcode swarmFaults} lets one
+ * seed decide which kinds strike and how often, so that across seeds some
+ * runs crash constantly, some only reorder, some only fail writes.
+ *
+ * Processing time: when every instance is caught up, the virtual clock moves
+ * to the next arrival, or to the next processing-time step a job asked for
+ * (an idle partition's watermark advance, a processing-time timer), in
+ * steps of at least the poll interval.
+ *
  * @module
  */
 
@@ -57,6 +66,24 @@ export const FAULT_KINDS = [
 /** A kind of fault. */
 export type FaultKind = typeof FAULT_KINDS[number];
 
+/** How often each fault kind strikes, as a multiple of its base rate (0: never). */
+export type FaultRates = Partial<Record<FaultKind, number>>;
+
+/**
+ * The faults of one swarm-testing run, drawn from `seed`: each kind is on
+ * with probability 1/2 (at least one is), at a rate of 1/4, 1 or 4 times its
+ * base rate.
+ */
+export function swarmFaults(seed: number | string): FaultRates {
+  const rng = new Rng(seed).fork("swarm");
+  const rates: FaultRates = {};
+  for (const kind of FAULT_KINDS) {
+    if (rng.chance(0.5)) rates[kind] = rng.pick([0.25, 1, 4]);
+  }
+  if (Object.keys(rates).length === 0) rates[rng.pick(FAULT_KINDS)] = 1;
+  return rates;
+}
+
 /** Parses `all` or a comma-separated list of fault kinds. */
 export function parseFaults(list: string): FaultKind[] {
   if (list.trim() === "" || list === "none") return [];
@@ -83,6 +110,8 @@ export interface SimulationOptions {
   seed: number | string;
   /** Default: none. */
   faults?: readonly FaultKind[];
+  /** Rate multipliers of the kinds in `faults` (see {@linkcode swarmFaults}). Default: 1 each. */
+  fault_rates?: FaultRates;
   /** Virtual time between checkpoints of a partition. Default: 600 000 (10 min). */
   checkpoint_interval_ms?: number;
   /** Virtual time between polls when the job is caught up. Default: 1 000. */
@@ -98,6 +127,8 @@ export interface SimulationOptions {
   instances?: number;
   /** Use a deliberately broken, unfenced key-value sink. Default: false. */
   unfenced_sink?: boolean;
+  /** Processing time the clock starts at. Default: the first arrival's. */
+  start_ms?: number;
   /** Called with every runner event, and the serial number of the instance. */
   onEvent?: (instance: number, event: RunnerEvent) => void;
   /** Called now and then with the number of records delivered so far. */
@@ -152,6 +183,8 @@ export async function simulate(
 ): Promise<SimulationResult> {
   const { job } = options;
   const faults = new Set(options.faults ?? []);
+  const rate = (kind: FaultKind) =>
+    faults.has(kind) ? options.fault_rates?.[kind] ?? 1 : 0;
   const rng = new Rng(options.seed);
   const poll_ms = options.poll_interval_ms ?? 1_000;
   const injected = {
@@ -162,10 +195,15 @@ export async function simulate(
   };
 
   const arrivals = arrange(options.fixture, job);
-  if (faults.has("reorder")) {
-    injected.reorders = reorder(arrivals, job, rng.fork("reorder"));
+  if (rate("reorder") > 0) {
+    injected.reorders = reorder(
+      arrivals,
+      job,
+      rng.fork("reorder"),
+      Math.min(1, 0.05 * rate("reorder")),
+    );
   }
-  const start_ms = arrivals[0]?.time_ms ?? 0;
+  const start_ms = options.start_ms ?? arrivals[0]?.time_ms ?? 0;
   const span_ms = (arrivals[arrivals.length - 1]?.time_ms ?? 0) - start_ms;
 
   const vclock = new VirtualClock(start_ms);
@@ -179,7 +217,10 @@ export async function simulate(
   // Faults strike the run only: reading the twins afterwards never fails.
   let running = true;
   const sinkFailure = (): FailMode | false => {
-    if (!running || !faults.has("sink-failure") || !failRng.chance(0.01)) {
+    if (
+      !running || rate("sink-failure") === 0 ||
+      !failRng.chance(Math.min(0.2, 0.01 * rate("sink-failure")))
+    ) {
       return false;
     }
     injected.sink_failures++;
@@ -198,7 +239,7 @@ export async function simulate(
   });
   const objects = new ObjectsTwin({ fail: sinkFailure });
   const checkpointObjects = new ObjectsTwin({
-    fail: (call) => call === "put" && sinkFailure(),
+    fail: (call) => (call === "put" || call === "putIfAbsent") && sinkFailure(),
   });
 
   const partitions = arrivals.reduce(
@@ -215,16 +256,28 @@ export async function simulate(
   const expected_calls = Math.max(1, 2 * span_ms / poll_ms);
   // Capped: on a short fixture the ratio reaches 1, and an instance that
   // crashes at every call never gets anywhere.
-  const crash_p = faults.has("crash")
-    ? Math.min(0.2, (options.expected_crashes ?? 3) / expected_calls)
+  const crash_p = rate("crash") > 0
+    ? Math.min(
+      0.2,
+      (options.expected_crashes ?? 3) * rate("crash") / expected_calls,
+    )
     : 0;
+  // A run must end: past a few times the crashes expected, none strike (a
+  // short fixture whose every assignment takes a dozen calls would
+  // otherwise crash forever at the cap).
+  const max_crashes = Math.ceil(
+    4 * (options.expected_crashes ?? 3) * rate("crash"),
+  ) + 4;
   const crashPoint = (): FailMode | null => {
-    if (!running || crash_p === 0 || !crashRng.chance(crash_p)) return null;
+    if (
+      !running || crash_p === 0 || injected.crashes >= max_crashes ||
+      !crashRng.chance(crash_p)
+    ) return null;
     injected.crashes++;
     return crashRng.chance(0.5) ? "before" : "after";
   };
   const redeliverRng = rng.fork("redeliver");
-  const redeliver_p = faults.has("redeliver") ? 0.002 : 0;
+  const redeliver_p = Math.min(0.1, 0.002 * rate("redeliver"));
 
   const group_id = `freshet-${job.name}`;
   const crashingLog = withCrashes<Log>(log, crashPoint, ["produce"]);
@@ -235,8 +288,14 @@ export async function simulate(
   const crashingCheckpoints = withCrashes<ObjectStore>(
     checkpointObjects,
     crashPoint,
-    ["put", "delete"],
+    ["put", "putIfAbsent", "delete"],
   );
+  const crashingObjects = withCrashes<ObjectStore>(objects, crashPoint, [
+    "put",
+    "putIfAbsent",
+    "copy",
+    "delete",
+  ]);
   let checkpoints_taken = 0;
   let instances_started = 0;
   const newInstance = (): Instance => {
@@ -274,6 +333,7 @@ export async function simulate(
       job,
       log: instanceLog,
       kv: crashingKv,
+      objects: crashingObjects,
       checkpoints: new CheckpointStore(crashingCheckpoints),
       clock,
       group_id,
@@ -325,9 +385,13 @@ export async function simulate(
         }
         break;
       }
-      vclock.advanceTo(
-        Math.max(vclock.now() + poll_ms, arrivals[next]!.time_ms),
-      );
+      // The next arrival, or an earlier processing-time step a job is due.
+      let target = arrivals[next]!.time_ms;
+      for (const { runner } of instances) {
+        const due = runner.nextTickDue();
+        if (due !== undefined && due < target) target = due;
+      }
+      vclock.advanceTo(Math.max(vclock.now() + poll_ms, target));
       wake();
     } catch (error) {
       if (!(error instanceof SimulatedCrash)) throw error;
@@ -408,7 +472,12 @@ function arrange(fixture: readonly FixtureMessage[], job: Job): Arrival[] {
  * the other's, or the partition's maximum so far, minus the bound. Arrival
  * times stay in place. Answers the number of swaps.
  */
-function reorder(arrivals: Arrival[], job: Job, rng: Rng): number {
+function reorder(
+  arrivals: Arrival[],
+  job: Job,
+  rng: Rng,
+  p: number,
+): number {
   const bound = job.out_of_orderness_ms;
   const byPartition = new Map<string, number[]>();
   for (let i = 0; i < arrivals.length; i++) {
@@ -427,7 +496,7 @@ function reorder(arrivals: Arrival[], job: Job, rng: Rng): number {
       const ta = job.route(a.value).timestamp;
       const tb = job.route(b.value).timestamp;
       if (
-        ta !== undefined && tb !== undefined && rng.chance(0.05) &&
+        ta !== undefined && tb !== undefined && rng.chance(p) &&
         ta >= Math.max(max, tb) - bound && tb >= Math.max(max, ta) - bound
       ) {
         [a.value, b.value, a.key, b.key] = [b.value, a.value, b.key, a.key];

@@ -24,12 +24,12 @@ import { CheckpointStore } from "./core/checkpoint.ts";
 import { parseFixture } from "./core/fixture.ts";
 import { Runner, type RunnerEvent } from "./core/runner.ts";
 import {
-  findJob,
-  type JobEntry,
   type JobOverrides,
   JOBS,
+  type JobSpec,
   parseJobOptions,
 } from "./jobs/registry.ts";
+import { selectJobs } from "./cli/jobs.ts";
 import type { LogMessage } from "./ports.ts";
 
 /** A command added by the entry point (the simulator's `sim`). */
@@ -49,6 +49,8 @@ const RUN_SPEC: FlagSpec = {
     job: `job to run: ${
       JOBS.map((j) => j.name).join(", ")
     } (default: every job)`,
+    "job-file":
+      "a job of your own: a module whose default export is defineJob({...})",
     config:
       "JSON config file of settings (flags > environment > file > defaults)",
     group: "consumer group (default: freshet-<job>)",
@@ -74,7 +76,8 @@ const RUN_SPEC: FlagSpec = {
 
 const PRODUCE_SPEC: FlagSpec = {
   values: {
-    job: "job whose input topic receives the fixture (required)",
+    job: "job whose input topic receives the fixture (required, or --job-file)",
+    "job-file": "a job of your own (module exporting defineJob({...}))",
     fixture: "fixture file (default: the job's own)",
     rate: "messages per second (default: as fast as possible)",
     topic: "topic to write instead of the job's own",
@@ -173,17 +176,16 @@ const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
  */
 function jobOverrides(
   parsed: ReturnType<typeof parseArgs>,
-  entries: readonly JobEntry[],
+  entries: readonly JobSpec[],
 ): JobOverrides {
   const overrides: JobOverrides = {};
   const topic = parsed.values.get("topic");
   const options = parsed.values.get("job-options");
   if (
-    (topic !== undefined || options !== undefined) &&
-    parsed.values.get("job") === undefined
+    (topic !== undefined || options !== undefined) && entries.length !== 1
   ) {
     throw new UsageError(
-      "flags --topic and --job-options need --job NAME: they belong to one job",
+      "flags --topic and --job-options need --job NAME or --job-file: they belong to one job",
     );
   }
   if (topic !== undefined) {
@@ -203,14 +205,6 @@ function jobOverrides(
   return overrides;
 }
 
-function selectJobs(name: string | undefined): readonly JobEntry[] {
-  try {
-    return name === undefined ? JOBS : [findJob(name)];
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-}
-
 async function runCommand(args: readonly string[]): Promise<number> {
   const parsed = parseArgs(args, RUN_SPEC);
   if (parsed.booleans.has("help")) {
@@ -222,7 +216,10 @@ async function runCommand(args: readonly string[]): Promise<number> {
       "local runs with embedded backends are not available yet: use 'deno task run --prod' against real services, or 'deno task sim' to replay fixtures",
     );
   }
-  const entries = selectJobs(parsed.values.get("job"));
+  const entries = await selectJobs(
+    parsed.values.get("job"),
+    parsed.values.get("job-file"),
+  );
   const overrides = jobOverrides(parsed, entries);
   const key_prefix = parsed.values.get("key-prefix") ?? "";
   if (/[*?[\]\\]/.test(key_prefix)) {
@@ -277,6 +274,7 @@ async function runCommand(args: readonly string[]): Promise<number> {
       job,
       log,
       kv,
+      objects,
       checkpoints: new CheckpointStore(objects, { prefix: checkpoint_prefix }),
       clock,
       group_id: parsed.values.get("group"),
@@ -332,9 +330,19 @@ async function produceCommand(args: readonly string[]): Promise<number> {
     return 0;
   }
   const name = parsed.values.get("job");
-  if (name === undefined) throw new UsageError("produce needs --job NAME");
-  const [entry] = selectJobs(name);
+  const file = parsed.values.get("job-file");
+  if (name === undefined && file === undefined) {
+    throw new UsageError("produce needs --job NAME or --job-file PATH");
+  }
+  const [entry] = await selectJobs(name, file);
   const path = parsed.values.get("fixture") ?? entry!.fixture;
+  if (path === undefined) {
+    throw new UsageError(
+      `job '${
+        entry!.name
+      }' has no recorded fixture: give one with --fixture FILE`,
+    );
+  }
   const text = await readFixtureText(path);
   const rate = intFlag(parsed, "rate", 0);
   if (rate < 0) {

@@ -178,7 +178,11 @@ export interface Fence {
   /** Key under which the fence's (epoch, offset) is stored. */
   key: string;
   epoch: number;
-  /** Last input offset covered by the batch. */
+  /**
+   * Last input position covered by the batch: a record's offset, or a
+   * fractional position between two offsets for a processing-time step
+   * (`src/sinks/sink.ts`). Compared as numbers.
+   */
   offset: number;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The production runner end to end: `viewsJob()` reading a filled Kafka
+ * The production runner end to end: `views.create()` reading a filled Kafka
  * topic, writing fenced batches to Redis and checkpoints to S3, on the wall
  * clock. One run reads the topic from the start in a new consumer group,
  * with its own Redis key prefix and checkpoint prefix, so runs never see
@@ -14,7 +14,7 @@ import { SystemClock } from "../../src/adapters/clock.ts";
 import { CheckpointStore } from "../../src/core/checkpoint.ts";
 import type { Counts } from "../../src/core/job.ts";
 import { Runner } from "../../src/core/runner.ts";
-import { viewsJob } from "../../src/jobs/views/job.ts";
+import { views } from "../../src/jobs/views/job.ts";
 import type { LogBatch } from "../../src/ports.ts";
 import {
   CountingKeyValue,
@@ -107,7 +107,7 @@ export interface RunViewsOptions {
 }
 
 /**
- * Runs `viewsJob({ topic })` with the production adapters until `stop`
+ * Runs `views.create({ topic })` with the production adapters until `stop`
  * says so, then closes it and removes its Redis keys and checkpoint objects.
  */
 export async function runViews(
@@ -133,7 +133,7 @@ export async function runViews(
     at_first ??= awaited(polls, kv.stats, objects.stats);
     options.onBatch?.(batch);
   });
-  const job = viewsJob({ topic });
+  const job = views.create({ topic });
   let checkpoints = 0;
   let owned = 0;
   const runner = new Runner({

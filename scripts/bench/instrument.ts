@@ -112,7 +112,7 @@ export class CountingKeyValue implements KeyValue {
 export interface ObjectStats {
   puts: CallStats;
   put_bytes: number;
-  /** list, get and delete together. */
+  /** list, get, copy and delete together. */
   other: CallStats;
 }
 
@@ -135,6 +135,17 @@ export class TimedObjectStore implements ObjectStore {
     this.stats.puts.ms += performance.now() - started;
     this.stats.puts.calls++;
     this.stats.put_bytes += body.byteLength;
+  }
+  async putIfAbsent(key: string, body: Uint8Array): Promise<boolean> {
+    const started = performance.now();
+    const created = await this.#inner.putIfAbsent(key, body);
+    this.stats.puts.ms += performance.now() - started;
+    this.stats.puts.calls++;
+    this.stats.put_bytes += body.byteLength;
+    return created;
+  }
+  copy(from: string, to: string) {
+    return this.#timed(() => this.#inner.copy(from, to));
   }
   get(key: string) {
     return this.#timed(() => this.#inner.get(key));

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { deadLetterTopic, lateTopic } from "../../src/jobs/views/job.ts";
+import { deadLetterTopic, lateTopic } from "../../src/sinks/side_topics.ts";
 import { consumeRaw, type ConsumeTiming } from "./consume.ts";
 import { FIXTURE_PARTITIONS, placedMessages } from "./fixture.ts";
 import {

@@ -13,7 +13,7 @@
  */
 
 import type { Fence, LogBatch } from "../../src/ports.ts";
-import { deadLetterTopic, lateTopic } from "../../src/jobs/views/job.ts";
+import { deadLetterTopic, lateTopic } from "../../src/sinks/side_topics.ts";
 import { runViews } from "./exactly_once.ts";
 import type { PaceReport, PaceRequest } from "./producer_worker.ts";
 import {

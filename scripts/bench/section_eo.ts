@@ -144,7 +144,7 @@ export async function eoSection(
   const awaited_per_batch = redis_ms / Math.max(1, batches);
 
   const body = [
-    `**Measured:** records per second through the production runner (\`src/core/runner.ts\`) running \`viewsJob()\` with \`KafkaLog\`, \`RedisKeyValue\` (a key prefix of its own per run), \`CheckpointStore\` on \`S3ObjectStore\` (a prefix of its own per run) and \`SystemClock\`, with the defaults (batches of at most 5000 records, the Kafka consumer's; a checkpoint per partition every 10 s of wall time), reading the same ${
+    `**Measured:** records per second through the production runner (\`src/core/runner.ts\`) running \`views.create()\` with \`KafkaLog\`, \`RedisKeyValue\` (a key prefix of its own per run), \`CheckpointStore\` on \`S3ObjectStore\` (a prefix of its own per run) and \`SystemClock\`, with the defaults (batches of at most 5000 records, the Kafka consumer's; a checkpoint per partition every 10 s of wall time), reading the same ${
       fmt(ctx.count)
     }-message topic as benchmark 2 from the beginning, in a new consumer group per run. Rate from the first batch polled to the last record handled; "start" (group join, checkpoint lookup, fence claims) apart. Each run's Redis keys and checkpoint objects are deleted afterwards.`,
     "",

@@ -105,7 +105,7 @@ export async function simSection(
     } lines, read once before timing) and both parsing it inside the timing.`,
     "",
     "- **Baseline:** a bare loop: split lines, `JSON.parse` each recorded record, `JSON.parse` its `value`, count `videoId` in a `Map`.",
-    "- **Candidate:** `simulate({ job: viewsJob(), fixture: parseFixture(text), seed: 1 })` (`sim/simulator.ts`): twins of Kafka, Redis and S3, virtual clock, checkpoints, no faults.",
+    "- **Candidate:** `simulate({ job: views.create(), fixture: parseFixture(text), seed: 1 })` (`sim/simulator.ts`): twins of Kafka, Redis and S3, virtual clock, checkpoints, no faults.",
     `- ${options.runs} runs of each, alternating, after one warm-up run of each; the ratio is of the medians.`,
     "",
     ...table(

@@ -11,7 +11,7 @@
 
 import { simulate } from "../../sim/simulator.ts";
 import { parseFixture } from "../../src/core/fixture.ts";
-import { viewsJob } from "../../src/jobs/views/job.ts";
+import { views } from "../../src/jobs/views/job.ts";
 
 /** One timed pass over the fixture. */
 export interface PassTiming {
@@ -46,7 +46,7 @@ export function baselinePass(text: string): PassTiming {
 }
 
 /**
- * The simulator: `simulate({ job: viewsJob(), fixture: parseFixture(text), seed: 1 })`;
+ * The simulator: `simulate({ job: views.create(), fixture: parseFixture(text), seed: 1 })`;
  * `poll_interval_ms` only for comparison runs (default: the simulator's, 1 s).
  */
 export async function candidatePass(
@@ -55,7 +55,7 @@ export async function candidatePass(
 ): Promise<PassTiming> {
   const started = performance.now();
   const result = await simulate({
-    job: viewsJob(),
+    job: views.create(),
     fixture: parseFixture(text),
     seed: 1,
     ...(poll_interval_ms === undefined ? {} : { poll_interval_ms }),

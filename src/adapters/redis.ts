@@ -336,9 +336,9 @@ function checkFence(fence: Fence): void {
       `Cannot apply fenced batch as 'epoch' must be a non-negative integer: current value is ${fence.epoch}`,
     );
   }
-  if (!Number.isSafeInteger(fence.offset)) {
+  if (!Number.isFinite(fence.offset)) {
     throw new Error(
-      `Cannot apply fenced batch as 'offset' must be an integer: current value is ${fence.offset}`,
+      `Cannot apply fenced batch as 'offset' must be a finite input position: current value is ${fence.offset}`,
     );
   }
 }

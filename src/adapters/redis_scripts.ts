@@ -145,7 +145,9 @@ return 'applied'
 `;
 
 /**
- * `KEYS[1]` is the fence hash; answers `{epoch, offset}`. A fence without
+ * `KEYS[1]` is the fence hash; answers `{epoch, offset}`, the offset as the
+ * stored text (a Lua number would come back truncated to an integer, and
+ * positions of processing-time steps are fractional). A fence without
  * batches gets offset -1 stored, so the hash always holds both fields.
  */
 export const CLAIM_FENCE_LUA = `
@@ -153,5 +155,5 @@ local epoch = (tonumber(redis.call('HGET', KEYS[1], 'epoch')) or 0) + 1
 local offset = redis.call('HGET', KEYS[1], 'offset')
 if not offset then offset = '-1' end
 redis.call('HSET', KEYS[1], 'epoch', string.format('%d', epoch), 'offset', offset)
-return { epoch, tonumber(offset) }
+return { epoch, offset }
 `;

@@ -1,134 +1,282 @@
 /**
- * Checkpoints in an object store, one series per (job, topic, partition).
+ * Checkpoints: where each input partition's state and progress are
+ * committed, and how a new owner fences the old one.
  *
- * A checkpoint is written as two objects: the state object first, then a
- * manifest naming it. A crash between the two leaves a state object without a
- * manifest, which recovery ignores: only checkpoints whose manifest exists are
- * complete. Manifest names sort by input position, so the newest complete
- * checkpoint is the last manifest listed.
+ * A {@linkcode CheckpointLog} is claimed by the task that takes a partition:
+ * the claim fences every older owner (their later commits fail with
+ * `FencedError`) and answers the newest committed checkpoint. The default
+ * log is {@linkcode CheckpointStore}, in an object store; a sink whose
+ * transaction is the commit point (Kafka) brings its own.
+ *
+ * {@linkcode CheckpointStore} keeps, per (job, topic, partition), a sequence
+ * of manifests `manifest/<seq>.json`, each created with `putIfAbsent`, so
+ * two writers can never both commit the same sequence number:
+ * - a commit writes the checkpoint's state object under a key no one else
+ *   uses (`state/<seq>-<epoch>.json`), then creates the next manifest naming
+ *   it; a manifest that exists already means a newer owner claimed the
+ *   partition: `FencedError`;
+ * - a claim creates the next manifest too, repeating the newest checkpoint
+ *   with the epoch bumped: from then on every older owner's next commit
+ *   finds its sequence number taken;
+ * - recovery reads the newest manifest; a crash between a state object and
+ *   its manifest leaves an orphan state object, deleted later;
+ * - the newest `retain` manifests are kept, and the state objects they name.
  *
  * @module
  */
 
-import type { ObjectStore } from "../ports.ts";
+import { FencedError, type ObjectStore } from "../ports.ts";
 
 /** What a partition's checkpoint holds. */
 export interface PartitionCheckpoint {
-  version: 1;
+  version: 2;
   job: string;
   topic: string;
   partition: number;
   /** Next input offset to read. */
   position: number;
-  /** Epoch of the instance that wrote it. */
+  /** Processing-time steps taken after the last record before `position`. */
+  ticks: number;
+  /**
+   * A processing-time step decided but not yet applied when this checkpoint
+   * was taken (its processing time): a restore applies it first, as step
+   * number `ticks`, so its outputs are exactly those of the first attempt.
+   */
+  pending_tick_ms: number | null;
+  /** Epoch of the owner that committed it. */
   epoch: number;
   /** The processor's snapshot (keyed state, windows, timers, counts). */
   state: unknown;
-  /** Each sink's commit handle: for a fenced key-value sink, its fence key. */
+  /** Each sink's handle from `prepare`, by sink name. */
   sinks: Record<string, unknown>;
 }
 
+/** Identifies a partition of a job's input (or stage) topic. */
+export interface CheckpointId {
+  job: string;
+  topic: string;
+  partition: number;
+}
+
+/** The task's hold on a partition's checkpoints. */
+export interface PartitionClaim {
+  /** Epoch of this claim: every earlier claim's is smaller. */
+  readonly epoch: number;
+  /** The newest committed checkpoint, or `null` when none. */
+  readonly checkpoint: PartitionCheckpoint | null;
+  /**
+   * Commits a checkpoint; rejects with `FencedError` when a newer claim
+   * took the partition.
+   */
+  commit(checkpoint: PartitionCheckpoint): Promise<void>;
+}
+
+/** Where a partition's checkpoints are committed; see the module doc. */
+export interface CheckpointLog {
+  claim(id: CheckpointId): Promise<PartitionClaim>;
+}
+
 interface Manifest {
-  version: 1;
-  position: number;
+  version: 2;
+  seq: number;
   epoch: number;
-  state_key: string;
+  position: number;
+  /** The state object, or null for a claim of a partition never checkpointed. */
+  state_key: string | null;
 }
 
 /** Options of {@linkcode CheckpointStore}. */
 export interface CheckpointStoreOptions {
   /** Key prefix of every checkpoint object. Default: `checkpoints`. */
   prefix?: string;
-  /** Complete checkpoints kept per partition; older ones are deleted. Default: 2. */
+  /** Manifests kept per partition (claims count); older ones are deleted. Default: 3. */
   retain?: number;
+  /** Attempts at a claim that races with other claims. Default: 10. */
+  claim_attempts?: number;
 }
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const MANIFEST_NAME = /\/manifest\/(\d{16})\.json$/;
+const STATE_NAME = /\/state\/(\d{16})-\d{16}\.json$/;
 
 function pad(n: number): string {
   return String(n).padStart(16, "0");
 }
 
-/** Reads and writes partition checkpoints in an object store. */
-export class CheckpointStore {
+/** A {@linkcode CheckpointLog} in an object store; see the module doc. */
+export class CheckpointStore implements CheckpointLog {
   readonly #store: ObjectStore;
   readonly #prefix: string;
   readonly #retain: number;
+  readonly #claim_attempts: number;
 
   constructor(store: ObjectStore, options: CheckpointStoreOptions = {}) {
-    const retain = options.retain ?? 2;
-    if (!Number.isInteger(retain) || retain < 1) {
+    const retain = options.retain ?? 3;
+    if (!Number.isInteger(retain) || retain < 2) {
       throw new RangeError(
-        `Cannot keep checkpoints as 'retain' must be a positive integer: current value is ${retain}`,
+        `Cannot keep checkpoints as 'retain' must be an integer of at least 2: current value is ${retain}`,
       );
     }
     this.#store = store;
     this.#prefix = options.prefix ?? "checkpoints";
     this.#retain = retain;
+    this.#claim_attempts = options.claim_attempts ?? 10;
   }
 
-  #dir(job: string, topic: string, partition: number): string {
-    return `${this.#prefix}/${job}/${topic}/${partition}`;
+  /** The directory of a partition's checkpoints. */
+  dir(id: CheckpointId): string {
+    return `${this.#prefix}/${id.job}/${id.topic}/${id.partition}`;
   }
 
-  /** Writes a checkpoint: state object first, manifest last. */
-  async write(checkpoint: PartitionCheckpoint): Promise<void> {
-    const dir = this.#dir(
-      checkpoint.job,
-      checkpoint.topic,
-      checkpoint.partition,
+  async claim(id: CheckpointId): Promise<PartitionClaim> {
+    const dir = this.dir(id);
+    for (let attempt = 0; attempt < this.#claim_attempts; attempt++) {
+      const newest = await this.#newestManifest(dir);
+      if (newest === "raced") continue;
+      const manifest: Manifest = {
+        version: 2,
+        seq: (newest?.seq ?? 0) + 1,
+        epoch: (newest?.epoch ?? 0) + 1,
+        position: newest?.position ?? 0,
+        state_key: newest?.state_key ?? null,
+      };
+      if (!await this.#create(dir, manifest)) continue;
+      const checkpoint = manifest.state_key === null
+        ? null
+        : await this.#readState(manifest.state_key);
+      let seq = manifest.seq;
+      return {
+        epoch: manifest.epoch,
+        checkpoint,
+        commit: async (checkpoint) => {
+          const next = await this.#commit(dir, seq, manifest.epoch, checkpoint);
+          seq = next;
+        },
+      };
+    }
+    throw new FencedError(
+      `Cannot claim checkpoints of ${dir} as ${this.#claim_attempts} attempts raced with other owners claiming it`,
     );
-    const stem = `${pad(checkpoint.position)}-${pad(checkpoint.epoch)}`;
-    const stateKey = `${dir}/state/${stem}.json`;
-    await this.#store.put(stateKey, encoder.encode(JSON.stringify(checkpoint)));
-    const manifest: Manifest = {
-      version: 1,
-      position: checkpoint.position,
-      epoch: checkpoint.epoch,
-      state_key: stateKey,
-    };
-    await this.#store.put(
-      `${dir}/manifest/${stem}.json`,
-      encoder.encode(JSON.stringify(manifest)),
-    );
-    await this.#prune(dir);
   }
 
-  /** The newest complete checkpoint of a partition, or `null` when none. */
-  async latest(
-    job: string,
-    topic: string,
-    partition: number,
-  ): Promise<PartitionCheckpoint | null> {
-    const dir = this.#dir(job, topic, partition);
-    const manifests = await this.#store.list(`${dir}/manifest/`);
-    for (let i = manifests.length - 1; i >= 0; i--) {
-      const bytes = await this.#store.get(manifests[i]!);
-      if (bytes === null) continue;
-      const manifest = JSON.parse(decoder.decode(bytes)) as Manifest;
-      const state = await this.#store.get(manifest.state_key);
-      if (state === null) continue;
-      return JSON.parse(decoder.decode(state)) as PartitionCheckpoint;
+  /** The newest committed checkpoint of a partition (for inspection), or null. */
+  async latest(id: CheckpointId): Promise<PartitionCheckpoint | null> {
+    for (let attempt = 0; attempt < this.#claim_attempts; attempt++) {
+      const newest = await this.#newestManifest(this.dir(id));
+      if (newest === "raced") continue;
+      if (newest?.state_key == null) return null;
+      return await this.#readState(newest.state_key);
     }
     return null;
   }
 
-  async #prune(dir: string): Promise<void> {
-    const manifests = await this.#store.list(`${dir}/manifest/`);
-    const keep = new Set(manifests.slice(-this.#retain).map(stemOf));
-    for (const key of manifests) {
-      if (!keep.has(stemOf(key))) await this.#store.delete(key);
+  async #commit(
+    dir: string,
+    seq: number,
+    epoch: number,
+    checkpoint: PartitionCheckpoint,
+  ): Promise<number> {
+    const next = seq + 1;
+    const state_key = `${dir}/state/${pad(next)}-${pad(epoch)}.json`;
+    await this.#store.put(
+      state_key,
+      encoder.encode(JSON.stringify({ ...checkpoint, epoch })),
+    );
+    const manifest: Manifest = {
+      version: 2,
+      seq: next,
+      epoch,
+      position: checkpoint.position,
+      state_key,
+    };
+    if (!await this.#create(dir, manifest)) {
+      throw new FencedError(
+        `Cannot commit checkpoint ${next} of ${dir} as a newer owner claimed the partition (epoch ${epoch} is stale)`,
+      );
     }
-    // State objects go after their manifests, so a listed manifest never
-    // names a missing state object; orphans of crashed writes go too.
+    await this.#prune(dir, next);
+    return next;
+  }
+
+  /** Creates a manifest; answers false when another writer's holds its number. */
+  async #create(dir: string, manifest: Manifest): Promise<boolean> {
+    const key = `${dir}/manifest/${pad(manifest.seq)}.json`;
+    const body = JSON.stringify(manifest);
+    if (await this.#store.putIfAbsent(key, encoder.encode(body))) return true;
+    // A retried create whose first reply was lost finds its own manifest.
+    const existing = await this.#store.get(key);
+    return existing !== null && decoder.decode(existing) === body;
+  }
+
+  /** The newest manifest, null when none, "raced" when it vanished while read. */
+  async #newestManifest(dir: string): Promise<Manifest | null | "raced"> {
+    const keys = (await this.#store.list(`${dir}/manifest/`))
+      .filter((key) => MANIFEST_NAME.test(key));
+    const newest = keys.at(-1);
+    if (newest === undefined) return null;
+    const bytes = await this.#store.get(newest);
+    if (bytes === null) return "raced";
+    const manifest = JSON.parse(decoder.decode(bytes)) as Partial<Manifest>;
+    if (
+      manifest.version !== 2 || !Number.isSafeInteger(manifest.seq) ||
+      !Number.isSafeInteger(manifest.epoch) ||
+      !Number.isSafeInteger(manifest.position)
+    ) {
+      throw new TypeError(
+        `Cannot read checkpoint manifest '${newest}' as it must be a version 2 manifest: current value is ${
+          JSON.stringify(manifest)
+        }`,
+      );
+    }
+    return manifest as Manifest;
+  }
+
+  async #readState(key: string): Promise<PartitionCheckpoint> {
+    const bytes = await this.#store.get(key);
+    if (bytes === null) {
+      throw new Error(
+        `Cannot restore checkpoint as its state object '${key}' is missing`,
+      );
+    }
+    const checkpoint = JSON.parse(decoder.decode(bytes)) as PartitionCheckpoint;
+    if (checkpoint.version !== 2) {
+      throw new TypeError(
+        `Cannot restore checkpoint '${key}' as it must be version 2: current value is ${
+          JSON.stringify(checkpoint.version)
+        }`,
+      );
+    }
+    return checkpoint;
+  }
+
+  /**
+   * Deletes manifests older than the newest `retain` and state objects they
+   * alone named. State objects newer than every kept manifest belong to a
+   * commit in flight (maybe another owner's): they stay.
+   */
+  async #prune(dir: string, newest: number): Promise<void> {
+    const oldest_kept = newest - this.#retain + 1;
+    const manifests = await this.#store.list(`${dir}/manifest/`);
+    const referenced = new Set<string>();
+    for (const key of manifests) {
+      const seq = Number(MANIFEST_NAME.exec(key)?.[1]);
+      if (!(seq >= oldest_kept)) continue;
+      const bytes = await this.#store.get(key);
+      if (bytes === null) continue;
+      const state_key = (JSON.parse(decoder.decode(bytes)) as Manifest)
+        .state_key;
+      if (state_key !== null) referenced.add(state_key);
+    }
+    for (const key of manifests) {
+      const seq = Number(MANIFEST_NAME.exec(key)?.[1]);
+      if (seq < oldest_kept) await this.#store.delete(key);
+    }
     for (const key of await this.#store.list(`${dir}/state/`)) {
-      if (!keep.has(stemOf(key))) await this.#store.delete(key);
+      const seq = Number(STATE_NAME.exec(key)?.[1]);
+      if (seq < oldest_kept && !referenced.has(key)) {
+        await this.#store.delete(key);
+      }
     }
   }
-}
-
-function stemOf(key: string): string {
-  const name = key.slice(key.lastIndexOf("/") + 1);
-  return name.slice(0, name.length - ".json".length);
 }

@@ -1,12 +1,20 @@
 /**
- * What a job is to the runtime: a named input topic and a factory of
- * per-partition processors. Keyed state lives inside a processor, one per
- * input partition, so a partition moves between instances with its state.
+ * What a job is to the runtime: stages, each reading one topic through a
+ * per-partition processor that writes into the stage's sinks. Keyed state
+ * lives inside a processor, one per input partition, so a partition moves
+ * between instances with its state.
+ *
+ * Jobs are usually written with the dataflow API (`src/flow/`), which
+ * compiles them to this. A hand-written {@linkcode PartitionProcessor} is the
+ * escape hatch: implement the interface, declare the sinks the processor
+ * writes to, and the runner drives it like any other (restore, replay with
+ * muted writes, checkpoints, sinks' commit protocols).
  *
  * @module
  */
 
-import type { KvOp, LogMessage, LogRecord } from "../ports.ts";
+import type { LogRecord } from "../ports.ts";
+import type { Sink } from "../sinks/sink.ts";
 
 /** Where a record went. Every input record lands in exactly one class. */
 export interface Counts {
@@ -32,49 +40,92 @@ export function addCounts(a: Counts, b: Counts): Counts {
   return a;
 }
 
-/** Writes a processor asks for while handling a batch. */
-export interface Outputs {
-  /** Key-value writes, applied once per batch as one fenced batch. */
-  kv: KvOp[];
-  /** Side-output messages (dead letters, late records), keyed by source position. */
-  messages: Array<{ topic: string; message: LogMessage }>;
+/** Whether `in = out + filtered + dead_lettered + late`. */
+export function reconciles(c: Counts): boolean {
+  return c.in === c.out + c.filtered + c.dead_lettered + c.late;
 }
 
-/** A fresh, empty set of outputs. */
-export function emptyOutputs(): Outputs {
-  return { kv: [], messages: [] };
+/** The outputs of one batch: a buffer per sink, made when first asked for. */
+export class Outputs {
+  readonly #buffers = new Map<Sink<unknown>, unknown>();
+
+  /** The buffer of `sink` for this batch. */
+  to<B>(sink: Sink<B>): B {
+    let buffer = this.#buffers.get(sink as Sink<unknown>);
+    if (buffer === undefined) {
+      buffer = sink.buffer();
+      this.#buffers.set(sink as Sink<unknown>, buffer);
+    }
+    return buffer as B;
+  }
+
+  /** Every buffer asked for, with its sink, in the order first asked (for inspection). */
+  buffers(): Array<[Sink<unknown>, unknown]> {
+    return [...this.#buffers];
+  }
+
+  /** The buffer of `sink` if anything asked for it. */
+  peek<B>(sink: Sink<B>): B | undefined {
+    return this.#buffers.get(sink as Sink<unknown>) as B | undefined;
+  }
 }
 
-/** What a processor may read while handling a batch. */
+/** What a processor may use while handling records or a processing-time step. */
 export interface ProcessContext {
-  /** Processing time of this batch (from the Clock port). */
+  /**
+   * Processing time from the Clock port: of the batch, or of the step.
+   * Outputs must not depend on a batch's: use records' append times, which
+   * replays repeat (the dataflow API does).
+   */
   now_ms: number;
   out: Outputs;
 }
 
-/** The stateful step of a job for one input partition. */
+/** The stateful step of a job's stage for one input partition. */
 export interface PartitionProcessor {
   /** Handles records of this partition in offset order. */
   process(records: readonly LogRecord[], ctx: ProcessContext): void;
   /** The input has ended: event time jumps to +∞ and every open window fires. */
   endOfInput(ctx: ProcessContext): void;
+  /**
+   * The earliest processing time at which {@linkcode tick} would change
+   * something (an idle advance of the watermark that fires a window, a
+   * processing-time timer), or undefined.
+   */
+  nextTick?(): number | undefined;
+  /**
+   * A processing-time step at `ctx.now_ms`, taken while the partition is
+   * caught up. The runner checkpoints before it when a sink writes per
+   * batch, so a restore repeats exactly this step.
+   */
+  tick?(ctx: ProcessContext): void;
   /** Where every record handled so far went. */
   counts(): Counts;
   /** JSON-compatible state: everything needed to resume after the last record. */
   snapshot(): unknown;
-  /** Resumes from a snapshot taken by a processor of the same job. */
+  /** Resumes from a snapshot taken by a processor of the same stage. */
   restore(snapshot: unknown): void;
+}
+
+/** A part of a job that reads one topic. */
+export interface Stage {
+  /** The topic the stage reads (the job's input, or an internal topic). */
+  topic: string;
+  /** Every sink the stage's processors write to, side outputs included. */
+  sinks: readonly Sink<unknown>[];
+  /** A processor for one partition of `topic`, with empty state. */
+  createProcessor(partition: number): PartitionProcessor;
 }
 
 /** A job as the runtime sees it. */
 export interface Job {
   /** Stable name: it keys checkpoints, fences and consumer groups. */
   name: string;
-  /** The input topic. */
+  /** The input topic (the first stage's). */
   topic: string;
   /** Partitions to create the input topic with when it is missing. */
   partitions: number;
-  /** Topics the job writes side outputs to (created when missing). */
+  /** Topics the job writes to (created when missing, with the input's partition count). */
   outputTopics: string[];
   /** Bound of the job's event-time disorder (the simulator reorders within it). */
   out_of_orderness_ms: number;
@@ -83,39 +134,6 @@ export interface Job {
    * `timestamp` is undefined when the payload is not a valid event.
    */
   route(value: string): { key: string | null; timestamp: number | undefined };
-  /** A processor for one input partition, with empty state. */
-  createProcessor(partition: number): PartitionProcessor;
-}
-
-/** Why a record was dead-lettered or set aside, as written to a side output. */
-export interface SideRecord {
-  reason: string;
-  source: { topic: string; partition: number; offset: number };
-  key: string | null;
-  value: string;
-  timestamp: number;
-}
-
-/**
- * A side-output message for a record: keyed by its source position so that a
- * redelivered copy has the same key (the topic can be compacted, and readers
- * can drop repeats).
- */
-export function sideMessage(record: LogRecord, reason: string): LogMessage {
-  const side: SideRecord = {
-    reason,
-    source: {
-      topic: record.topic,
-      partition: record.partition,
-      offset: record.offset,
-    },
-    key: record.key,
-    value: record.value,
-    timestamp: record.timestamp,
-  };
-  return {
-    key: `${record.topic}:${record.partition}:${record.offset}`,
-    value: JSON.stringify(side),
-    partition: record.partition,
-  };
+  /** The stages, the one reading `topic` first. */
+  stages: readonly Stage[];
 }

@@ -1,83 +1,110 @@
 /**
  * The task runner: one per instance. It owns the partitions its consumer is
- * assigned, runs a processor per partition, flushes each batch's writes to the
- * sinks, and checkpoints.
+ * assigned (of every stage of its job), runs a processor per partition,
+ * hands each batch's outputs to the stage's sinks, and checkpoints. The sink
+ * interface and its protocols are described in `src/sinks/sink.ts`.
  *
- * Exactly-once, for a fenced key-value sink:
- * - on assignment, the runner restores the newest complete checkpoint and
- *   claims the partition's fence, which bumps its epoch (older writers are
- *   answered `fenced` from then on) and tells how far the sink already got;
- * - records between the checkpoint and the fence are replayed to rebuild
- *   state, with their writes discarded: the sink already holds them;
- * - every later batch is written as one fenced batch carrying its last
- *   offset, so a batch applied before a crash is never applied twice;
- * - a checkpoint is written only after its batch was flushed, so a
- *   checkpoint never runs ahead of the sink.
+ * Exactly once, for any mix of sinks:
+ * - on assignment, the runner claims the partition in its checkpoint log
+ *   (fencing older owners) and restores the newest committed checkpoint;
+ *   then it opens every sink with the checkpoint's handle for it, and a sink
+ *   that writes per batch tells how far its outputs already got;
+ * - the input is replayed from the checkpoint; a sink's outputs for
+ *   positions it already holds are dropped, so nothing is written twice
+ *   (a batch straddling such a position is processed in two parts);
+ * - at a checkpoint, after the partition's writes have landed, each sink
+ *   prepares, the checkpoint commits, then each sink commits: a checkpoint
+ *   never runs ahead of what the sinks hold, and what a sink makes visible
+ *   at commit is covered by a durable checkpoint;
+ * - a processing-time step (an idle partition's watermark advance, a
+ *   processing-time timer) is taken only while the partition is caught up,
+ *   and, when a sink writes per batch, right after a checkpoint that records
+ *   it: a restore takes exactly that step again, so its outputs are the
+ *   same (see `sink.ts` for the positions of such steps).
  *
- * Writes overlap processing: a partition's fenced batch is sent while the
- * runner polls and processes the next batch, and that next batch's writes
+ * Writes overlap processing: a partition's batch is written while the
+ * runner polls and processes the next one, and that next batch's writes
  * wait for it, so each partition has at most one write in flight and its
- * writes land in offset order. A write that fails for good stops the runner
- * (its state is ahead of the sink); the instance restarts from checkpoints.
- *
- * Side outputs (dead letters, late records) are written at least once, before
- * the fenced batch, keyed by source position, so no record is lost and a
- * repeat carries the same key.
+ * writes land in order. A write that fails for good stops the runner (its
+ * state is ahead of the sinks); the instance restarts from checkpoints. A
+ * `FencedError` drops the partition only: a newer owner has it.
  *
  * @module
  */
 
-import type {
-  Clock,
-  KeyValue,
-  Log,
-  LogConsumer,
-  LogMessage,
-  LogRecord,
-  TopicPartition,
+import {
+  type Clock,
+  FencedError,
+  type KeyValue,
+  type Log,
+  type LogConsumer,
+  type LogRecord,
+  type ObjectStore,
+  type TopicPartition,
+  type Warehouse,
 } from "../ports.ts";
-import type { CheckpointStore } from "./checkpoint.ts";
+import type {
+  CheckpointLog,
+  PartitionCheckpoint,
+  PartitionClaim,
+} from "./checkpoint.ts";
 import {
   addCounts,
   type Counts,
-  emptyOutputs,
   type Job,
-  type Outputs,
+  Outputs,
   type PartitionProcessor,
+  type Stage,
   zeroCounts,
 } from "./job.ts";
+import type { Sink, SinkPorts, SinkWriter } from "../sinks/sink.ts";
 
-/** A newer instance owns the partition: this one must stop writing to it. */
-export class FencedError extends Error {
-  constructor(job: string, partition: number, epoch: number) {
-    super(
-      `Cannot write for job '${job}' partition ${partition} as epoch ${epoch} was fenced by a newer owner`,
-    );
-    this.name = "FencedError";
-  }
+export { FencedError } from "../ports.ts";
+
+/** Steps after one record that positions can tell apart (see `sink.ts`). */
+export const TICKS_PER_POSITION = 65_536;
+
+/** Position of the `k`-th processing-time step after offset `last`. */
+export function tickPosition(last: number, k: number): number {
+  return last + k / TICKS_PER_POSITION;
 }
 
-/** Something the runner did, for logs and tests. */
+/** Something the runner did, for logs, metrics and tests. */
 export type RunnerEvent =
   | {
     type: "assigned";
+    topic: string;
     partition: number;
     position: number;
     epoch: number;
+    /** The smallest position a sink already holds outputs through. */
     muted_through: number;
     restored: boolean;
   }
-  | { type: "revoked"; partition: number }
-  | { type: "checkpoint"; partition: number; position: number }
+  | { type: "revoked"; topic: string; partition: number }
+  | {
+    type: "checkpoint";
+    topic: string;
+    partition: number;
+    position: number;
+    duration_ms: number;
+  }
+  | { type: "tick"; topic: string; partition: number; now_ms: number }
   | { type: "retry"; attempt: number; error: string }
-  | { type: "fenced"; partition: number; epoch: number };
+  | { type: "fenced"; topic: string; partition: number; epoch: number };
 
 /** Options of {@linkcode Runner}. */
 export interface RunnerOptions {
   job: Job;
   log: Log;
-  kv: KeyValue;
-  checkpoints: CheckpointStore;
+  /** For key-value sinks. */
+  kv?: KeyValue;
+  /** For sinks writing objects (S3 files). */
+  objects?: ObjectStore;
+  /** For warehouse sinks. */
+  warehouse?: Warehouse;
+  /** Where checkpoints are committed, unless a sink of the stage provides the log. */
+  checkpoints: CheckpointLog;
   clock: Clock;
   /** Consumer group. Default: `freshet-<job name>`. */
   group_id?: string;
@@ -85,7 +112,7 @@ export interface RunnerOptions {
   checkpoint_interval_ms?: number;
   /** Largest batch a poll hands out. Default: the log's. */
   max_batch_records?: number;
-  /** Attempts for a failing sink write before the error is raised. Default: 8. */
+  /** Attempts for a failing write before the error is raised. Default: 8. */
   retry_attempts?: number;
   /** First back-off between attempts, doubled each time. Default: 50. */
   retry_backoff_ms?: number;
@@ -98,17 +125,30 @@ export interface RunnerOptions {
   onEvent?: (event: RunnerEvent) => void;
 }
 
+interface Slot {
+  sink: Sink<unknown>;
+  writer: SinkWriter<unknown>;
+  /** Replayed outputs for positions up to this one are dropped. */
+  durable: number;
+}
+
 interface Task {
+  key: string;
+  stage: Stage;
   partition: number;
   processor: PartitionProcessor;
+  claim: PartitionClaim;
+  /** At-least-once sinks first, so they are written before the others. */
+  slots: Slot[];
+  /** Whether a sink writes per batch (ticks are then checkpointed first). */
+  per_batch: boolean;
   /** Next offset to handle. */
   position: number;
+  /** Processing-time steps taken since the record before `position`. */
+  ticks: number;
   epoch: number;
-  /** Input offsets up to this one already reached the key-value sink. */
-  muted_through: number;
-  fence_key: string;
   last_checkpoint_ms: number;
-  /** Records handled since the last checkpoint. */
+  /** Records or steps handled since the last checkpoint. */
   dirty: boolean;
   /** The partition's write in flight; it never rejects (see `flush_error`). */
   flushing: Promise<void> | null;
@@ -116,24 +156,18 @@ interface Task {
   flush_error: unknown;
 }
 
-/** Key of the fence of a job's input partition. */
-export function fenceKey(
-  job: string,
-  topic: string,
-  partition: number,
-): string {
-  return `freshet:fence:${job}:${topic}:${partition}`;
-}
+const END_OF_INPUT_TICK = TICKS_PER_POSITION - 1;
 
 /** Runs one instance of a job. */
 export class Runner {
   readonly #options: RunnerOptions;
-  readonly #tasks = new Map<number, Task>();
+  readonly #ports: SinkPorts;
+  readonly #tasks = new Map<string, Task>();
   readonly #interval_ms: number;
   readonly #emit: (event: RunnerEvent) => void;
   #consumer: LogConsumer | null = null;
   #checkpoints_taken = 0;
-  /** The error that left processor state ahead of the sink, if any. */
+  /** The error that left processor state ahead of the sinks, if any. */
   #failed: unknown = undefined;
 
   constructor(options: RunnerOptions) {
@@ -143,7 +177,22 @@ export class Runner {
         `Cannot run job as 'checkpoint_interval_ms' must be a non-negative duration: current value is ${interval}`,
       );
     }
+    const topics = options.job.stages.map((s) => s.topic);
+    if (new Set(topics).size !== topics.length || topics.length === 0) {
+      throw new RangeError(
+        `Cannot run job '${options.job.name}' as its stages must read distinct topics: current topics are ${
+          JSON.stringify(topics)
+        }`,
+      );
+    }
     this.#options = options;
+    this.#ports = {
+      log: options.log,
+      kv: options.kv,
+      objects: options.objects,
+      warehouse: options.warehouse,
+      clock: options.clock,
+    };
     this.#interval_ms = interval;
     this.#emit = options.onEvent ?? (() => {});
   }
@@ -152,8 +201,8 @@ export class Runner {
   start(): void {
     const { job, log } = this.#options;
     this.#consumer = log.consumer({
-      groupId: this.#options.group_id ?? `freshet-${job.name}`,
-      topics: [job.topic],
+      groupId: this.#groupId(),
+      topics: job.stages.map((s) => s.topic),
       maxBatchRecords: this.#options.max_batch_records,
       hooks: {
         onAssign: (partitions) => this.#assign(partitions),
@@ -162,9 +211,21 @@ export class Runner {
     });
   }
 
-  /** Partitions this instance owns now, ascending. */
+  /** Partitions of the job's input topic this instance owns now, ascending. */
   partitions(): number[] {
-    return [...this.#tasks.keys()].sort((a, b) => a - b);
+    const topic = this.#options.job.topic;
+    return [...this.#tasks.values()]
+      .filter((t) => t.stage.topic === topic)
+      .map((t) => t.partition)
+      .sort((a, b) => a - b);
+  }
+
+  /** Every (topic, partition) this instance owns now. */
+  assignment(): TopicPartition[] {
+    return this.#sortedTasks().map((t) => ({
+      topic: t.stage.topic,
+      partition: t.partition,
+    }));
   }
 
   /** Checkpoints written by this instance. */
@@ -172,7 +233,7 @@ export class Runner {
     return this.#checkpoints_taken;
   }
 
-  /** Where the records of the partitions this instance owns went. */
+  /** Where the records of the partitions this instance owns went, all stages. */
   counts(): Counts {
     const total = zeroCounts();
     for (const task of this.#tasks.values()) {
@@ -181,44 +242,85 @@ export class Runner {
     return total;
   }
 
+  /** Counts per stage topic, of the partitions this instance owns. */
+  countsByTopic(): Map<string, Counts> {
+    const byTopic = new Map<string, Counts>();
+    for (const task of this.#sortedTasks()) {
+      let counts = byTopic.get(task.stage.topic);
+      if (counts === undefined) {
+        byTopic.set(task.stage.topic, counts = zeroCounts());
+      }
+      addCounts(counts, task.processor.counts());
+    }
+    return byTopic;
+  }
+
+  /**
+   * The processor state of a partition this instance owns (its snapshot, as
+   * a checkpoint would store it), or undefined: for inspection and tests.
+   */
+  state(topic: string, partition: number): unknown {
+    return this.#tasks.get(taskKey(topic, partition))?.processor.snapshot();
+  }
+
+  /** The earliest processing time a partition's processing-time step is due, if any. */
+  nextTickDue(): number | undefined {
+    let earliest: number | undefined;
+    for (const task of this.#tasks.values()) {
+      const due = task.processor.nextTick?.();
+      if (due !== undefined && (earliest === undefined || due < earliest)) {
+        earliest = due;
+      }
+    }
+    return earliest;
+  }
+
   /**
    * Polls one batch and handles it. Answers false when no batch was ready;
-   * then partitions due for a checkpoint are checkpointed.
+   * then partitions due for a checkpoint are checkpointed. Processing-time
+   * steps that are due are taken either way.
    */
   async step(): Promise<boolean> {
     this.#requireHealthy("step");
     const consumer = this.#requireConsumer();
     const batch = await consumer.poll();
     if (batch === null) {
+      await this.#ticksDue();
       await this.#checkpointDue();
       return false;
     }
-    const task = this.#tasks.get(batch.partition);
-    if (task === undefined) return true;
-    const fresh = batch.records.filter((r) => r.offset >= task.position);
-    if (fresh.length === 0) return true;
-    await this.#handle(task, fresh);
-    if (
-      this.#options.clock.now() - task.last_checkpoint_ms >= this.#interval_ms
-    ) {
-      await this.#checkpoint(task);
+    const task = this.#tasks.get(taskKey(batch.topic, batch.partition));
+    if (task !== undefined) {
+      const fresh = batch.records.filter((r) => r.offset >= task.position);
+      if (fresh.length > 0) {
+        await this.#handle(task, fresh);
+        if (
+          this.#options.clock.now() - task.last_checkpoint_ms >=
+            this.#interval_ms
+        ) {
+          await this.#checkpoint(task);
+        }
+      }
     }
+    await this.#ticksDue();
     return true;
   }
 
   /**
    * The input has ended (bounded replays): every open window of every owned
-   * partition fires, is flushed, and the partition is checkpointed.
+   * partition fires, is written, and the partition is checkpointed.
    */
   async finish(): Promise<void> {
     this.#requireHealthy("finish");
     for (const task of this.#sortedTasks()) {
       if (!await this.#settle(task)) continue;
-      const out = emptyOutputs();
+      const out = new Outputs();
       task.processor.endOfInput({ now_ms: this.#options.clock.now(), out });
-      // Fenced half an offset past the last record: after it, before any next.
-      const offset = task.position - 0.5;
-      if (offset > task.muted_through) this.#write(task, out, offset);
+      this.#write(
+        task,
+        out,
+        tickPosition(task.position - 1, END_OF_INPUT_TICK),
+      );
       task.dirty = true;
       // A newer owner that fenced this one finishes the partition.
       await this.#checkpoint(task);
@@ -226,9 +328,9 @@ export class Runner {
   }
 
   /**
-   * Checkpoints every owned partition and leaves the group. After a failed
-   * write nothing is checkpointed: the next owners restore the last
-   * checkpoints.
+   * Checkpoints every owned partition, closes the sinks and leaves the
+   * group. After a failed write nothing is checkpointed: the next owners
+   * restore the last checkpoints.
    */
   async close(): Promise<void> {
     try {
@@ -237,16 +339,23 @@ export class Runner {
       }
     } finally {
       // Whatever happened, leave the group so the partitions move on.
-      for (const task of this.#tasks.values()) await task.flushing;
+      for (const task of this.#tasks.values()) {
+        await task.flushing;
+        await this.#closeWriters(task);
+      }
       this.#tasks.clear();
       await this.#consumer?.close();
       this.#consumer = null;
     }
   }
 
+  #groupId(): string {
+    return this.#options.group_id ?? `freshet-${this.#options.job.name}`;
+  }
+
   /**
    * A write failed for good after the processor had taken the batch: its
-   * state is ahead of the sink, so it must never be checkpointed or used
+   * state is ahead of the sinks, so it must never be checkpointed or used
    * again. The instance has to restart from its checkpoints, as a Flink task
    * does after a failure.
    */
@@ -276,38 +385,62 @@ export class Runner {
   }
 
   #sortedTasks(): Task[] {
-    return this.partitions().map((p) => this.#tasks.get(p)!);
+    return [...this.#tasks.values()].sort((a, b) =>
+      a.stage.topic < b.stage.topic
+        ? -1
+        : a.stage.topic > b.stage.topic
+        ? 1
+        : a.partition - b.partition
+    );
   }
 
   async #handle(task: Task, records: LogRecord[]): Promise<void> {
     const now_ms = this.#options.clock.now();
-    let split = 0;
-    while (
-      split < records.length && records[split]!.offset <= task.muted_through
-    ) split++;
-    if (split > 0) {
-      // Already in the sink: replay for state only.
-      const replayed = split === records.length
+    const first = records[0]!.offset;
+    const last = records[records.length - 1]!.offset;
+    // Cut where a sink stops holding outputs, so that each part's outputs
+    // are all kept or all dropped per sink.
+    const cuts = [
+      ...new Set(
+        task.slots.map((s) => s.durable).filter((d) => d >= first && d < last),
+      ),
+    ].sort((a, b) => a - b);
+    let from = 0;
+    for (const cut of [...cuts, last]) {
+      let to = from;
+      while (to < records.length && records[to]!.offset <= cut) to++;
+      if (to === from) continue;
+      const part = from === 0 && to === records.length
         ? records
-        : records.slice(0, split);
-      task.processor.process(replayed, { now_ms, out: emptyOutputs() });
-    }
-    if (split < records.length) {
-      const live = split === 0 ? records : records.slice(split);
-      const out = emptyOutputs();
-      task.processor.process(live, { now_ms, out });
+        : records.slice(from, to);
+      const out = new Outputs();
+      task.processor.process(part, { now_ms, out });
       // The previous write of the partition first: writes land in order.
       if (await this.#settle(task)) {
-        this.#write(task, out, live[live.length - 1]!.offset);
+        this.#write(task, out, part[part.length - 1]!.offset);
       }
+      from = to;
     }
-    task.position = records[records.length - 1]!.offset + 1;
+    task.position = last + 1;
+    task.ticks = 0;
     task.dirty = true;
   }
 
   /** Starts a partition's write; it runs while the runner goes on. */
-  #write(task: Task, out: Outputs, offset: number): void {
-    task.flushing = this.#flush(task, out, offset).then(
+  #write(task: Task, out: Outputs, position: number): void {
+    const writes: Array<{ slot: Slot; buffer: unknown }> = [];
+    for (const slot of task.slots) {
+      if (position <= slot.durable) continue;
+      const buffer = out.peek(slot.sink);
+      if (buffer === undefined || slot.sink.isEmpty(buffer)) continue;
+      writes.push({ slot, buffer });
+    }
+    if (writes.length === 0) return;
+    task.flushing = (async () => {
+      for (const { slot, buffer } of writes) {
+        await this.#retry(() => slot.writer.write(buffer, position));
+      }
+    })().then(
       () => {},
       (error) => {
         task.flush_error = error;
@@ -325,37 +458,30 @@ export class Runner {
     task.flushing = null;
     const error = task.flush_error;
     task.flush_error = undefined;
-    if (error === undefined) return this.#tasks.get(task.partition) === task;
+    if (error === undefined) return this.#tasks.get(task.key) === task;
     if (error instanceof FencedError) {
-      this.#tasks.delete(task.partition);
+      await this.#drop(task);
       return false;
     }
     throw this.#fail(error);
   }
 
-  async #flush(task: Task, out: Outputs, offset: number): Promise<void> {
-    const { job, kv, log } = this.#options;
-    if (out.messages.length > 0) {
-      const byTopic = new Map<string, LogMessage[]>();
-      for (const { topic, message } of out.messages) {
-        let list = byTopic.get(topic);
-        if (list === undefined) byTopic.set(topic, list = []);
-        list.push(message);
-      }
-      for (const [topic, messages] of byTopic) {
-        await this.#retry(() => log.produce(topic, messages));
-      }
-    }
-    if (out.kv.length === 0) return;
-    const fence = { key: task.fence_key, epoch: task.epoch, offset };
-    const result = await this.#retry(() => kv.applyFenced(fence, out.kv));
-    if (result === "fenced") {
-      this.#emit({
-        type: "fenced",
-        partition: task.partition,
-        epoch: task.epoch,
-      });
-      throw new FencedError(job.name, task.partition, task.epoch);
+  /** A newer owner fenced this one: let go of the partition. */
+  async #drop(task: Task): Promise<void> {
+    if (this.#tasks.get(task.key) !== task) return;
+    this.#tasks.delete(task.key);
+    this.#emit({
+      type: "fenced",
+      topic: task.stage.topic,
+      partition: task.partition,
+      epoch: task.epoch,
+    });
+    await this.#closeWriters(task);
+  }
+
+  async #closeWriters(task: Task): Promise<void> {
+    for (const slot of task.slots) {
+      await slot.writer.close().catch(() => {});
     }
   }
 
@@ -368,7 +494,10 @@ export class Runner {
       } catch (error) {
         const transient = this.#options.is_transient ??
           ((e) => !(e instanceof FencedError));
-        if (attempt >= attempts || !transient(error)) throw error;
+        if (
+          attempt >= attempts || error instanceof FencedError ||
+          !transient(error)
+        ) throw error;
         this.#emit({ type: "retry", attempt, error: String(error) });
         await this.#options.clock.sleep(backoff_ms);
         backoff_ms *= 2;
@@ -385,80 +514,245 @@ export class Runner {
     }
   }
 
-  /** Checkpoints a partition once its write in flight has landed. */
-  async #checkpoint(task: Task): Promise<void> {
-    if (!await this.#settle(task) || !task.dirty) return;
-    const { job, checkpoints, clock } = this.#options;
-    await this.#retry(() =>
-      checkpoints.write({
-        version: 1,
+  /**
+   * Checkpoints a partition once its write in flight has landed. With
+   * `pending_tick_ms`, records a processing-time step about to be taken.
+   */
+  async #checkpoint(task: Task, pending_tick_ms?: number): Promise<boolean> {
+    if (!await this.#settle(task)) return false;
+    if (!task.dirty && pending_tick_ms === undefined) return true;
+    const { job, clock } = this.#options;
+    const started_ms = clock.now();
+    try {
+      const sinks: Record<string, unknown> = {};
+      for (const slot of task.slots) {
+        sinks[slot.sink.name] = await this.#retry(() =>
+          slot.writer.prepare(task.position)
+        );
+      }
+      const checkpoint: PartitionCheckpoint = {
+        version: 2,
         job: job.name,
-        topic: job.topic,
+        topic: task.stage.topic,
         partition: task.partition,
         position: task.position,
+        ticks: pending_tick_ms === undefined ? task.ticks : task.ticks + 1,
+        pending_tick_ms: pending_tick_ms ?? null,
         epoch: task.epoch,
         state: task.processor.snapshot(),
-        sinks: { kv: { fence_key: task.fence_key } },
-      })
-    );
+        sinks,
+      };
+      await this.#retry(() => task.claim.commit(checkpoint));
+      for (const slot of task.slots) {
+        const handle = sinks[slot.sink.name];
+        await this.#retry(() => slot.writer.commit(handle));
+      }
+    } catch (error) {
+      if (error instanceof FencedError) {
+        await this.#drop(task);
+        return false;
+      }
+      throw this.#fail(error);
+    }
     task.last_checkpoint_ms = clock.now();
     task.dirty = false;
     this.#checkpoints_taken++;
     this.#emit({
       type: "checkpoint",
+      topic: task.stage.topic,
       partition: task.partition,
       position: task.position,
+      duration_ms: task.last_checkpoint_ms - started_ms,
+    });
+    return true;
+  }
+
+  /** Takes the processing-time steps that are due, on caught-up partitions. */
+  async #ticksDue(): Promise<void> {
+    const now = this.#options.clock.now();
+    let any = false;
+    for (const task of this.#tasks.values()) {
+      const at = task.processor.nextTick?.();
+      if (at !== undefined && at <= now) any = true;
+    }
+    if (!any) return;
+    const due = this.#sortedTasks().filter((task) => {
+      const at = task.processor.nextTick?.();
+      return at !== undefined && at <= now &&
+        task.ticks + 1 < END_OF_INPUT_TICK;
+    });
+    if (due.length === 0) return;
+    const ends = new Map<string, number[]>();
+    for (const task of due) {
+      const topic = task.stage.topic;
+      let end = ends.get(topic);
+      if (end === undefined) {
+        end = await this.#options.log.endOffsets(topic);
+        ends.set(topic, end);
+      }
+      // Only a partition that has nothing left to read is idle: a record
+      // already in the log must be handled before the step, in every run.
+      if (task.position < (end[task.partition] ?? 0)) continue;
+      if (this.#tasks.get(task.key) !== task) continue;
+      await this.#tick(task, now);
+    }
+  }
+
+  async #tick(task: Task, now_ms: number): Promise<void> {
+    if (task.per_batch && !await this.#checkpoint(task, now_ms)) return;
+    if (!await this.#settle(task)) return;
+    this.#applyTick(task, now_ms, task.ticks + 1);
+  }
+
+  #applyTick(task: Task, now_ms: number, k: number): void {
+    const out = new Outputs();
+    task.processor.tick?.({ now_ms, out });
+    task.ticks = k;
+    task.dirty = true;
+    this.#write(task, out, tickPosition(task.position - 1, k));
+    this.#emit({
+      type: "tick",
+      topic: task.stage.topic,
+      partition: task.partition,
+      now_ms,
     });
   }
 
-  async #assign(partitions: TopicPartition[]): Promise<number[]> {
-    const { job, kv, checkpoints, clock } = this.#options;
-    const positions: number[] = [];
-    for (const { topic, partition } of partitions) {
-      if (topic !== job.topic) {
-        throw new Error(
-          `Cannot assign partition of topic '${topic}' to job '${job.name}' as it reads '${job.topic}'`,
-        );
-      }
-      const checkpoint = await checkpoints.latest(job.name, topic, partition);
-      const processor = job.createProcessor(partition);
-      if (checkpoint !== null) processor.restore(checkpoint.state);
-      const key = fenceKey(job.name, topic, partition);
-      const fence = await this.#retry(() => kv.claimFence(key));
-      const task: Task = {
-        partition,
-        processor,
-        position: checkpoint?.position ?? 0,
-        epoch: fence.epoch,
-        muted_through: fence.offset,
-        fence_key: key,
-        last_checkpoint_ms: clock.now(),
-        dirty: false,
-        flushing: null,
-        flush_error: undefined,
-      };
-      this.#tasks.set(partition, task);
-      positions.push(task.position);
-      this.#emit({
-        type: "assigned",
-        partition,
-        position: task.position,
-        epoch: task.epoch,
-        muted_through: task.muted_through,
-        restored: checkpoint !== null,
-      });
+  #assign(partitions: TopicPartition[]): Promise<number[]> {
+    // Partitions restore side by side; the hook answers once all have.
+    return settleAll(partitions.map((tp) => this.#assignOne(tp)));
+  }
+
+  async #assignOne({ topic, partition }: TopicPartition): Promise<number> {
+    const { job, clock } = this.#options;
+    const stage = job.stages.find((s) => s.topic === topic);
+    if (stage === undefined) {
+      throw new Error(
+        `Cannot assign partition of topic '${topic}' to job '${job.name}' as no stage reads it (stages read ${
+          job.stages.map((s) => `'${s.topic}'`).join(", ")
+        })`,
+      );
     }
-    return positions;
+    const id = { job: job.name, topic, partition };
+    const claim = await this.#retry(() => this.#logOf(stage).claim(id));
+    const checkpoint = claim.checkpoint;
+    const processor = stage.createProcessor(partition);
+    if (checkpoint !== null) processor.restore(checkpoint.state);
+    const position = checkpoint?.position ?? 0;
+    const ordered = [
+      ...stage.sinks.filter((s) => s.protocol === "at-least-once"),
+      ...stage.sinks.filter((s) => s.protocol !== "at-least-once"),
+    ];
+    const opened: Array<{ sink: Sink<unknown>; writer: SinkWriter<unknown> }> =
+      [];
+    for (const sink of ordered) {
+      const writer = await this.#retry(() =>
+        sink.open({
+          job: job.name,
+          topic,
+          partition,
+          epoch: claim.epoch,
+          position,
+          restored: checkpoint?.sinks[sink.name],
+          ports: this.#ports,
+        })
+      );
+      opened.push({ sink, writer });
+    }
+    const slots = mutedThrough(opened, position);
+    const task: Task = {
+      key: taskKey(topic, partition),
+      stage,
+      partition,
+      processor,
+      claim,
+      slots,
+      per_batch: stage.sinks.some((s) => s.protocol === "per-batch"),
+      position,
+      ticks: checkpoint?.ticks ?? 0,
+      epoch: claim.epoch,
+      last_checkpoint_ms: clock.now(),
+      dirty: false,
+      flushing: null,
+      flush_error: undefined,
+    };
+    this.#tasks.set(task.key, task);
+    this.#emit({
+      type: "assigned",
+      topic,
+      partition,
+      position,
+      epoch: claim.epoch,
+      muted_through: Math.min(...slots.map((s) => s.durable)),
+      restored: checkpoint !== null,
+    });
+    // A step recorded before it was taken is taken again, identically.
+    if (checkpoint?.pending_tick_ms != null) {
+      this.#applyTick(task, checkpoint.pending_tick_ms, checkpoint.ticks);
+    }
+    return position;
+  }
+
+  #logOf(stage: Stage): CheckpointLog {
+    for (const sink of stage.sinks) {
+      const log = sink.checkpointLog?.(this.#ports);
+      if (log !== undefined) return log;
+    }
+    return this.#options.checkpoints;
   }
 
   async #revoke(partitions: TopicPartition[]): Promise<void> {
-    for (const { partition } of partitions) {
-      const task = this.#tasks.get(partition);
+    for (const { topic, partition } of partitions) {
+      const task = this.#tasks.get(taskKey(topic, partition));
       if (task === undefined) continue;
       if (this.#failed === undefined) await this.#checkpoint(task);
       else if (task.flushing !== null) await task.flushing;
-      this.#tasks.delete(partition);
-      this.#emit({ type: "revoked", partition });
+      if (this.#tasks.get(task.key) === task) {
+        this.#tasks.delete(task.key);
+        await this.#closeWriters(task);
+      }
+      this.#emit({ type: "revoked", topic, partition });
     }
   }
+}
+
+function taskKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+/**
+ * How far each sink already holds outputs. Per-batch sinks say; others hold
+ * nothing past the checkpoint; at-least-once sinks are muted only where
+ * every per-batch sink is, so their messages reach the log before the
+ * exactly-once writes of the same records.
+ */
+function mutedThrough(
+  opened: Array<{ sink: Sink<unknown>; writer: SinkWriter<unknown> }>,
+  position: number,
+): Slot[] {
+  const floor = position - 1;
+  const per_batch = opened
+    .filter(({ sink }) => sink.protocol === "per-batch")
+    .map(({ writer }) => Math.max(floor, writer.durable_through ?? floor));
+  const side = per_batch.length === 0 ? floor : Math.min(...per_batch);
+  return opened.map(({ sink, writer }) => ({
+    sink,
+    writer,
+    durable: sink.protocol === "per-batch"
+      ? Math.max(floor, writer.durable_through ?? floor)
+      : sink.protocol === "at-least-once"
+      ? side
+      : floor,
+  }));
+}
+
+/**
+ * Waits for every promise (none keeps running after the call returns), then
+ * answers their values or rejects with the first error.
+ */
+async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((s) => s.status === "rejected");
+  if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
 }

@@ -8,8 +8,8 @@
 // The shape java.time's ISO_OFFSET_DATE_TIME prints: seconds required, an
 // optional fraction of up to nine digits, and a zone (Z or ±hh:mm). Date.parse
 // is not used because it accepts "2026", "2026-01-01" and local times.
-const ISO_WITH_ZONE =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
+const ISO_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:(Z)|([+-])(\d{2}):(\d{2}))?$/;
 
 const MS_PER_MINUTE = 60_000;
 const MS_PER_DAY = 86_400_000;
@@ -19,19 +19,29 @@ const MS_PER_DAY = 86_400_000;
  * value is not a valid event time (the record is then a bad record).
  *
  * Accepted: a JSON number that is a non-negative safe integer (epoch ms), or
- * an ISO-8601 string `YYYY-MM-DDTHH:mm:ss(.fraction)?(Z|±hh:mm)`. The fraction
- * is truncated to milliseconds, as `Instant.toEpochMilli` does. Offsets beyond
+ * an ISO-8601 string `YYYY-MM-DDTHH:mm:ss(.fraction)?(Z|±hh:mm)?`. A time
+ * without a zone is UTC (the producers these jobs model write
+ * `2024-01-15T10:30:00`), unless `zoneless` is `"reject"`. The fraction is
+ * truncated to milliseconds, as `Instant.toEpochMilli` does. Offsets beyond
  * ±18:00 are rejected, as `java.time.ZoneOffset` does. Event times before the
  * epoch are rejected in both forms, so that both forms accept the same range.
  */
-export function parseEventTime(value: unknown): number | undefined {
+export function parseEventTime(
+  value: unknown,
+  options: {
+    /** A zone-less ISO time: read as UTC, or rejected. Default: `"utc"`. */
+    zoneless?: "utc" | "reject";
+  } = {},
+): number | undefined {
   if (typeof value === "number") {
     return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
   }
   if (typeof value !== "string") return undefined;
-  const match = ISO_WITH_ZONE.exec(value);
+  const match = ISO_DATE_TIME.exec(value);
   if (match === null) return undefined;
   const [, y, mo, d, h, mi, s, fraction, zulu, sign, oh, om] = match;
+  const zoned = zulu !== undefined || sign !== undefined;
+  if (!zoned && options.zoneless === "reject") return undefined;
   const year = Number(y);
   const month = Number(mo);
   const day = Number(d);
@@ -42,7 +52,7 @@ export function parseEventTime(value: unknown): number | undefined {
   if (day < 1 || day > daysInMonth(year, month)) return undefined;
   if (hour > 23 || minute > 59 || second > 59) return undefined;
   let offset_ms = 0;
-  if (zulu === undefined) {
+  if (sign !== undefined) {
     const offset_hours = Number(oh);
     const offset_minutes = Number(om);
     if (offset_minutes > 59 || offset_hours * 60 + offset_minutes > 18 * 60) {
@@ -57,6 +67,32 @@ export function parseEventTime(value: unknown): number | undefined {
   const epoch_ms = daysFromCivil(year, month, day) * MS_PER_DAY +
     ((hour * 60 + minute) * 60 + second) * 1000 + millis - offset_ms;
   return epoch_ms >= 0 ? epoch_ms : undefined;
+}
+
+/**
+ * An instant as ISO-8601 UTC with milliseconds only when they are not zero:
+ * `2024-10-22T18:00:00Z`, `2024-10-22T18:00:00.250Z` (as `Instant.toString`
+ * prints whole seconds without a fraction).
+ */
+export function formatIso(ts: number): string {
+  if (!Number.isSafeInteger(ts)) {
+    throw new RangeError(
+      `Cannot format time as 'ts' must be a whole number of epoch milliseconds: current value is ${ts}`,
+    );
+  }
+  const days = Math.floor(ts / MS_PER_DAY);
+  const ms_of_day = ts - days * MS_PER_DAY;
+  const [year, month, day] = civilFromDays(days);
+  const seconds = Math.floor(ms_of_day / 1000);
+  const millis = ms_of_day % 1000;
+  const yyyy = year >= 0 && year <= 9999
+    ? pad(year, 4)
+    : `${year < 0 ? "-" : "+"}${pad(Math.abs(year), 6)}`;
+  return `${yyyy}-${pad(month, 2)}-${pad(day, 2)}T${
+    pad(Math.floor(seconds / 3600), 2)
+  }:${pad(Math.floor(seconds / 60) % 60, 2)}:${pad(seconds % 60, 2)}${
+    millis === 0 ? "" : `.${pad(millis, 3)}`
+  }Z`;
 }
 
 /**

@@ -34,7 +34,7 @@ export function isWindowLate(
 
 /** Assigns a timestamp to the windows it belongs to. */
 export interface WindowAssigner {
-  readonly kind: "tumbling" | "sliding" | "session";
+  readonly kind: "tumbling" | "sliding" | "session" | "global";
   /** Whether windows of this assigner merge (session windows). */
   readonly merging: boolean;
   /** The windows `timestamp` belongs to, ordered by start ascending. */
@@ -152,6 +152,27 @@ export function session(options: {
     gap_ms,
     assign(timestamp: number): TimeWindow[] {
       return [{ start: timestamp, end: timestamp + gap_ms }];
+    },
+  };
+}
+
+/** The one window of {@linkcode global}: all of event time. */
+export const GLOBAL_WINDOW: TimeWindow = Object.freeze({
+  start: Number.NEGATIVE_INFINITY,
+  end: Number.POSITIVE_INFINITY,
+});
+
+/**
+ * One window per key holding every element, as Flink's `GlobalWindows`: it
+ * never closes before the end of input (its end is +∞), so it suits running
+ * totals emitted as updates or deltas per batch.
+ */
+export function global(): WindowAssigner {
+  return {
+    kind: "global",
+    merging: false,
+    assign(): TimeWindow[] {
+      return [GLOBAL_WINDOW];
     },
   };
 }

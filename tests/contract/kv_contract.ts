@@ -368,6 +368,34 @@ export function kvContract(
   );
 
   test(
+    "applyFenced orders fractional positions between offsets, and claimFence answers them exactly",
+    async (kv, _, p) => {
+      const { epoch } = await kv.claimFence(`${p}fence`);
+      const fence = (offset: number) => ({ key: `${p}fence`, epoch, offset });
+      const bump = [{ op: "incrby" as const, key: `${p}count`, by: 1 }];
+      // Processing-time steps after offset 7: 7 + 1/65536, 7 + 2/65536.
+      const step = (k: number) => 7 + k / 65_536;
+      assert.equal(await kv.applyFenced(fence(7), bump), "applied");
+      assert.equal(await kv.applyFenced(fence(step(1)), bump), "applied");
+      assert.equal(await kv.applyFenced(fence(step(1)), bump), "duplicate");
+      assert.equal(await kv.applyFenced(fence(step(2)), bump), "applied");
+      assert.deepEqual(await kv.claimFence(`${p}fence`), {
+        epoch: epoch + 1,
+        offset: step(2),
+      });
+      assert.equal(
+        await kv.applyFenced({ ...fence(step(2)), epoch: epoch + 1 }, bump),
+        "duplicate",
+      );
+      assert.equal(
+        await kv.applyFenced({ ...fence(8), epoch: epoch + 1 }, bump),
+        "applied",
+      );
+      assert.equal(await kv.get(`${p}count`), "4");
+    },
+  );
+
+  test(
     "applyFenced answers fenced to an older epoch and writes nothing",
     async (kv, _, p) => {
       const old = await kv.claimFence(`${p}fence`);

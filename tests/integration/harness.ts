@@ -16,8 +16,9 @@ import { Kafka, logLevel } from "kafkajs";
 import { KafkaLog } from "../../src/adapters/kafka.ts";
 import { S3ObjectStore } from "../../src/adapters/s3.ts";
 import { parseFixture } from "../../src/core/fixture.ts";
-import type { Counts, SideRecord } from "../../src/core/job.ts";
-import { viewsJob } from "../../src/jobs/views/job.ts";
+import type { Counts } from "../../src/core/job.ts";
+import type { SideRecord } from "../../src/sinks/side_topics.ts";
+import { views } from "../../src/jobs/views/job.ts";
 import { parseView } from "../../src/jobs/views/parse.ts";
 import { fnv1a32 } from "../../sim/partitioner.ts";
 import { simulate } from "../../sim/simulator.ts";
@@ -574,7 +575,7 @@ export interface Simulated {
 /** Runs the simulator on a fixture (no faults) and reads its leaderboards. */
 export async function simulateViews(text: string): Promise<Simulated> {
   const result = await simulate({
-    job: viewsJob(),
+    job: views.create(),
     fixture: parseFixture(text),
     seed: 1,
   });

@@ -1,22 +1,30 @@
 /**
- * Exactly-once, as the simulator checks it: for any seed, a run of the views
- * job with every fault (crashes at any service call, redelivered input,
- * reordering within the out-of-orderness bound, failing sinks) leaves exactly
- * the outputs of the run without faults.
+ * Exactly-once, as the simulator checks it, for every job of the registry:
+ * for any seed, a run with faults (crashes at any service call, redelivered
+ * input, reordering within the out-of-orderness bound, failing sinks) leaves
+ * exactly the outputs of the run without faults.
  *
- * Each case replays a contiguous slice of `fixtures/views/views.jsonl`
- * (1,500 to 3,000 lines from a drawn line) with a drawn seed. Runs:
- * `FRESHET_PROPERTY_RUNS`, else 500 when `CI` is set, else 60.
+ * Each case replays a contiguous slice of the job's recorded fixture (1,500
+ * to 3,000 lines from a drawn line) with a drawn seed, and the seed also
+ * decides which fault kinds strike and how often (swarm testing, as
+ * TigerBeetle's VOPR: `swarmFaults`). Runs per job: `FRESHET_PROPERTY_RUNS`,
+ * else 300 when `CI` is set, else 40.
  *
  * A failure prints the seed, the slice and the commands that replay exactly
- * that case; `FRESHET_SEED=<seed> FRESHET_SLICE=<first line>:<last line>`
- * makes this file run only that case.
+ * that case; `FRESHET_JOB=<job> FRESHET_SEED=<seed>
+ * FRESHET_SLICE=<first line>:<last line>` makes this file run only that case.
  */
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type FixtureMessage, parseFixture } from "../../src/core/fixture.ts";
-import { viewsJob } from "../../src/jobs/views/job.ts";
+import {
+  decodeFixture,
+  type FixtureMessage,
+  parseFixture,
+} from "../../src/core/fixture.ts";
+import type { Job } from "../../src/core/job.ts";
+import { JOBS, type JobSpec } from "../../src/jobs/registry.ts";
+import { views } from "../../src/jobs/views/job.ts";
 import { compareOutputs } from "../../sim/checker.ts";
 import {
   type CanonicalOutputs,
@@ -28,13 +36,32 @@ import {
   simulate,
   type SimulationOptions,
   type SimulationResult,
+  swarmFaults,
 } from "../../sim/simulator.ts";
 
-const FIXTURE_PATH = "fixtures/views/views.jsonl";
-const FIXTURE = parseFixture(
-  await Deno.readTextFile(new URL(`../../${FIXTURE_PATH}`, import.meta.url)),
+const ROOT = new URL("../../", import.meta.url);
+
+/** A job of the registry with its fixture, parsed once. */
+interface Subject {
+  spec: JobSpec;
+  job: Job;
+  path: string;
+  fixture: FixtureMessage[];
+}
+
+const SUBJECTS: Subject[] = await Promise.all(
+  JOBS.filter((spec) => spec.fixture !== undefined).map(async (spec) => ({
+    spec,
+    job: spec.create(),
+    path: spec.fixture!,
+    fixture: parseFixture(
+      await decodeFixture(await Deno.readFile(new URL(spec.fixture!, ROOT))),
+    ),
+  })),
 );
-const JOB = viewsJob();
+const VIEWS = SUBJECTS.find((s) => s.spec === views)!;
+const FIXTURE = VIEWS.fixture;
+const JOB = VIEWS.job;
 /** Checkpoints every virtual minute, so that crashes restore from real ones. */
 const CHECKPOINT_INTERVAL_MS = 60_000;
 const MIN_LINES = 1_500;
@@ -58,11 +85,11 @@ function runs(): number {
     }
     return n;
   }
-  return Deno.env.get("CI") ? 500 : 60;
+  return Deno.env.get("CI") ? 300 : 40;
 }
 
 /** The one case named by FRESHET_SEED and FRESHET_SLICE, when both are set. */
-function pinnedCase(): Case | undefined {
+function pinnedCase(subject: Subject): Case | undefined {
   const seed = Deno.env.get("FRESHET_SEED");
   const slice = Deno.env.get("FRESHET_SLICE");
   if (seed === undefined && slice === undefined) return undefined;
@@ -74,16 +101,17 @@ function pinnedCase(): Case | undefined {
   }
   const first_line = Number(match[1]);
   const last_line = Number(match[2]);
-  if (first_line < 1 || last_line < first_line || last_line > FIXTURE.length) {
+  const lines = subject.fixture.length;
+  if (first_line < 1 || last_line < first_line || last_line > lines) {
     throw new RangeError(
-      `Cannot pin a case as FRESHET_SLICE must be lines within 1..${FIXTURE.length}: current value is '${slice}'`,
+      `Cannot pin a case as FRESHET_SLICE must be lines within 1..${lines}: current value is '${slice}'`,
     );
   }
   return { seed: Number(seed), first_line, last_line };
 }
 
-function slice(c: Case): FixtureMessage[] {
-  return FIXTURE.slice(c.first_line - 1, c.last_line);
+function slice(subject: Subject, c: Case): FixtureMessage[] {
+  return subject.fixture.slice(c.first_line - 1, c.last_line);
 }
 
 /** 1 to 3 instances in one consumer group, drawn from the seed. */
@@ -91,15 +119,24 @@ function instancesOf(c: Case): number {
   return 1 + c.seed % 3;
 }
 
-function reproduce(c: Case): string {
+function reproduce(c: Case, subject: Subject = VIEWS): string {
   const lines = `${c.first_line}:${c.last_line}`;
-  const file = `/tmp/views-${c.first_line}-${c.last_line}.jsonl`;
+  const name = subject.spec.name;
+  const file = `/tmp/${name}-${c.first_line}-${c.last_line}.jsonl`;
+  const faults = Object.entries(swarmFaults(c.seed));
+  const read = subject.path.endsWith(".gz")
+    ? `gzip -dc ${subject.path} | sed -n '${c.first_line},${c.last_line}p'`
+    : `sed -n '${c.first_line},${c.last_line}p' ${subject.path}`;
   return [
-    `seed ${c.seed}, fixture ${FIXTURE_PATH} lines ${lines}. Reproduce with:`,
-    `  FRESHET_SEED=${c.seed} FRESHET_SLICE=${lines} deno test -A tests/property/exactly_once_test.ts`,
+    `job ${name}, seed ${c.seed} (faults ${
+      faults.map(([k, r]) => `${k}×${r}`).join(", ")
+    }), fixture ${subject.path} lines ${lines}. Reproduce with:`,
+    `  FRESHET_JOB=${name} FRESHET_SEED=${c.seed} FRESHET_SLICE=${lines} deno test -A tests/property/exactly_once_test.ts`,
     `or with the CLI (compare the digest with the same command without --faults):`,
-    `  sed -n '${c.first_line},${c.last_line}p' ${FIXTURE_PATH} > ${file}`,
-    `  deno task sim --job views --fixture ${file} --seed ${c.seed} --faults all --instances ${
+    `  ${read} > ${file}`,
+    `  deno task sim --job ${name} --fixture ${file} --seed ${c.seed} --faults ${
+      faults.map(([k]) => k).join(",")
+    } --instances ${
       instancesOf(c)
     } --checkpoint-interval-ms ${CHECKPOINT_INTERVAL_MS}`,
   ].join("\n");
@@ -107,14 +144,15 @@ function reproduce(c: Case): string {
 
 async function outputs(
   result: SimulationResult,
+  job: Job = JOB,
 ): Promise<CanonicalOutputs> {
-  return await canonicalOutputs(result, [JOB.topic]);
+  return await canonicalOutputs(result, [job.topic]);
 }
 
-function options(c: Case): SimulationOptions {
+function options(c: Case, subject: Subject = VIEWS): SimulationOptions {
   return {
-    job: JOB,
-    fixture: slice(c),
+    job: subject.job,
+    fixture: slice(subject, c),
     seed: c.seed,
     checkpoint_interval_ms: CHECKPOINT_INTERVAL_MS,
   };
@@ -123,40 +161,58 @@ function options(c: Case): SimulationOptions {
 /** Fault-free outputs depend on the slice only: computed once per slice. */
 const faultFree = new Map<string, Promise<CanonicalOutputs>>();
 
-function faultFreeOutputs(c: Case): Promise<CanonicalOutputs> {
-  const key = `${c.first_line}:${c.last_line}`;
+function faultFreeOutputs(
+  c: Case,
+  subject: Subject = VIEWS,
+): Promise<CanonicalOutputs> {
+  const key = `${subject.spec.name}:${c.first_line}:${c.last_line}`;
   let found = faultFree.get(key);
   if (found === undefined) {
-    found = simulate(options(c)).then(outputs);
+    found = simulate(options(c, subject)).then((r) => outputs(r, subject.job));
     faultFree.set(key, found);
   }
   return found;
 }
 
-/** Fault counts over every run, to show the property exercised them. */
-const exercised = {
-  runs: 0,
-  crashed: 0,
-  redelivered: 0,
-  reordered: 0,
-  sink_failed: 0,
-  checkpointed: 0,
-};
+/** Fault counts over every run of a job, to show the property exercised them. */
+interface Exercised {
+  runs: number;
+  crashed: number;
+  redelivered: number;
+  reordered: number;
+  sink_failed: number;
+  checkpointed: number;
+}
 
-async function checkCase(c: Case): Promise<void> {
-  const expected = await faultFreeOutputs(c);
+async function checkCase(
+  c: Case,
+  subject: Subject = VIEWS,
+  exercised?: Exercised,
+  every_fault = false,
+): Promise<void> {
+  const expected = await faultFreeOutputs(c, subject);
+  // Swarm testing: the seed decides which kinds strike, and how often.
+  const rates = every_fault
+    ? Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 1]))
+    : swarmFaults(c.seed);
   const result = await simulate({
-    ...options(c),
-    faults: FAULT_KINDS,
+    ...options(c, subject),
+    faults: FAULT_KINDS.filter((kind) => rates[kind] !== undefined),
+    fault_rates: rates,
     instances: instancesOf(c),
   });
-  exercised.runs++;
-  if (result.injected.crashes > 0) exercised.crashed++;
-  if (result.injected.redeliveries > 0) exercised.redelivered++;
-  if (result.injected.reorders > 0) exercised.reordered++;
-  if (result.injected.sink_failures > 0) exercised.sink_failed++;
-  if (result.checkpoints_taken > 0) exercised.checkpointed++;
-  const differences = compareOutputs(expected, await outputs(result));
+  if (exercised !== undefined) {
+    exercised.runs++;
+    if (result.injected.crashes > 0) exercised.crashed++;
+    if (result.injected.redeliveries > 0) exercised.redelivered++;
+    if (result.injected.reorders > 0) exercised.reordered++;
+    if (result.injected.sink_failures > 0) exercised.sink_failed++;
+    if (result.checkpoints_taken > 0) exercised.checkpointed++;
+  }
+  const differences = compareOutputs(
+    expected,
+    await outputs(result, subject.job),
+  );
   if (differences.length > 0) {
     const injected = Object.entries(result.injected)
       .map(([kind, n]) => `${n} ${kind}`).join(", ");
@@ -164,48 +220,70 @@ async function checkCase(c: Case): Promise<void> {
       [
         `A run with faults (${injected}) left other outputs than the run without:`,
         ...differences.map((d) => `  - ${d}`),
-        reproduce(c),
+        reproduce(c, subject),
       ].join("\n"),
     );
   }
 }
 
-const cases: fc.Arbitrary<Case> = fc
-  .record({
-    seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
-    lines: fc.integer({ min: MIN_LINES, max: MAX_LINES }),
-    start: fc.nat(FIXTURE.length - MIN_LINES),
-  })
-  .map(({ seed, lines, start }) => {
-    const first_line = Math.min(start, FIXTURE.length - lines) + 1;
-    return { seed, first_line, last_line: first_line + lines - 1 };
-  });
+function casesOf(subject: Subject): fc.Arbitrary<Case> {
+  const lines = subject.fixture.length;
+  return fc
+    .record({
+      seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+      lines: fc.integer({ min: MIN_LINES, max: MAX_LINES }),
+      start: fc.nat(Math.max(0, lines - MIN_LINES)),
+    })
+    .map(({ seed, lines: n, start }) => {
+      const count = Math.min(n, lines);
+      const first_line = Math.min(start, lines - count) + 1;
+      return { seed, first_line, last_line: first_line + count - 1 };
+    });
+}
 
-Deno.test("a views run with every fault leaves exactly the outputs of the run without faults", async () => {
-  const pinned = pinnedCase();
-  if (pinned !== undefined) {
-    await checkCase(pinned);
-    return;
-  }
-  await fc.assert(fc.asyncProperty(cases, checkCase), {
-    numRuns: runs(),
-    // A seed does not shrink into a simpler seed: report the first failure.
-    endOnFailure: true,
+for (const subject of SUBJECTS) {
+  Deno.test(`a ${subject.spec.name} run with faults chosen by its seed leaves exactly the outputs of the run without faults`, async () => {
+    const only = Deno.env.get("FRESHET_JOB");
+    if (only !== undefined && only !== subject.spec.name) return;
+    const pinned = pinnedCase(subject);
+    if (pinned !== undefined) {
+      await checkCase(pinned, subject);
+      return;
+    }
+    const exercised: Exercised = {
+      runs: 0,
+      crashed: 0,
+      redelivered: 0,
+      reordered: 0,
+      sink_failed: 0,
+      checkpointed: 0,
+    };
+    await fc.assert(
+      fc.asyncProperty(
+        casesOf(subject),
+        (c) => checkCase(c, subject, exercised),
+      ),
+      {
+        numRuns: runs(),
+        // A seed does not shrink into a simpler seed: report the first failure.
+        endOnFailure: true,
+      },
+    );
+    // The faults were really injected: every kind occurs across the swarm.
+    const { runs: n, ...seen } = exercised;
+    assert.ok(
+      seen.crashed >= n / 4,
+      `only ${seen.crashed} of ${n} runs crashed`,
+    );
+    assert.ok(
+      seen.checkpointed >= n / 2,
+      `${seen.checkpointed} of ${n} runs checkpointed`,
+    );
+    assert.ok(seen.reordered > 0, `no run of ${n} reordered input`);
+    assert.ok(seen.redelivered > 0, `no run of ${n} redelivered input`);
+    assert.ok(seen.sink_failed > 0, `no run of ${n} had a failing sink`);
   });
-  // The faults were really injected: most runs crash, and each kind occurs.
-  const { runs: n, ...seen } = exercised;
-  assert.ok(seen.crashed >= n / 2, `only ${seen.crashed} of ${n} runs crashed`);
-  assert.ok(
-    seen.checkpointed >= n / 2,
-    `${seen.checkpointed} of ${n} runs checkpointed`,
-  );
-  assert.ok(
-    seen.reordered >= n / 2,
-    `${seen.reordered} of ${n} runs reordered`,
-  );
-  assert.ok(seen.redelivered > 0, `no run of ${n} redelivered input`);
-  assert.ok(seen.sink_failed > 0, `no run of ${n} had a failing sink`);
-});
+}
 
 /** Cases that once failed, kept so that they keep passing. */
 const REGRESSIONS: readonly Case[] = [
@@ -221,14 +299,12 @@ const REGRESSIONS: readonly Case[] = [
 ];
 
 Deno.test("cases that once broke exactly-once still leave the fault-free outputs", async () => {
-  for (const c of REGRESSIONS) await checkCase(c);
+  for (const c of REGRESSIONS) await checkCase(c, VIEWS, undefined, true);
 });
 
 Deno.test("short fixtures with every fault finish and leave the fault-free outputs", async () => {
   const raw = parseFixture(
-    await Deno.readTextFile(
-      new URL("../../fixtures/views/sample-raw.jsonl", import.meta.url),
-    ),
+    await Deno.readTextFile(new URL("fixtures/views/sample-raw.jsonl", ROOT)),
   );
   const fixtures: Array<[string, FixtureMessage[]]> = [
     ["no line", []],
@@ -265,7 +341,7 @@ Deno.test("short fixtures with every fault finish and leave the fault-free outpu
 Deno.test("with the heavy-hitter sketch on, crashes, redeliveries and failing sinks leave the fault-free outputs", async () => {
   // Not `reorder`: Space-Saving estimates depend on arrival order, so a
   // reordered input may evict other members (a different input, not a fault).
-  const job = viewsJob({ heavy_hitters_capacity: 20 });
+  const job = views.create({ options: { heavy_hitters_capacity: "20" } });
   for (let seed = 1; seed <= 8; seed++) {
     const first_line = 1 + ((seed * 15_485_863) % (FIXTURE.length - 2_000));
     const c = { seed, first_line, last_line: first_line + 1_999 };
@@ -333,11 +409,14 @@ Deno.test("a failing case prints its seed and the commands that replay it", () =
   const text = reproduce({ seed: 42, first_line: 1001, last_line: 3000 });
   assert.match(
     text,
-    /FRESHET_SEED=42 FRESHET_SLICE=1001:3000 deno test -A tests\/property\/exactly_once_test\.ts/,
+    /FRESHET_JOB=views FRESHET_SEED=42 FRESHET_SLICE=1001:3000 deno test -A tests\/property\/exactly_once_test\.ts/,
   );
   assert.match(text, /sed -n '1001,3000p' fixtures\/views\/views\.jsonl/);
-  assert.match(
+  const kinds = Object.keys(swarmFaults(42)).join(",");
+  assert.ok(
+    text.includes(
+      `--seed 42 --faults ${kinds} --instances 1 --checkpoint-interval-ms 60000`,
+    ),
     text,
-    /--seed 42 --faults all --instances 1 --checkpoint-interval-ms 60000/,
   );
 });

@@ -1,179 +1,144 @@
 import assert from "node:assert/strict";
 import {
+  type CheckpointId,
   CheckpointStore,
   type PartitionCheckpoint,
 } from "../../src/core/checkpoint.ts";
+import { FencedError } from "../../src/ports.ts";
 import { ObjectsTwin } from "../../sim/objects.ts";
+
+const ID: CheckpointId = { job: "j", topic: "t", partition: 0 };
 
 function checkpoint(
   position: number,
-  epoch = 1,
-  partition = 0,
+  state: unknown = { position },
 ): PartitionCheckpoint {
   return {
-    version: 1,
-    job: "views",
-    topic: "video-views",
-    partition,
+    version: 2,
+    job: "j",
+    topic: "t",
+    partition: 0,
     position,
-    epoch,
-    state: { seen: position, nested: { list: [1, 2, 3] } },
-    sinks: {
-      kv: { fence_key: `freshet:fence:views:video-views:${partition}` },
-    },
+    ticks: 0,
+    pending_tick_ms: null,
+    epoch: 0,
+    state,
+    sinks: { redis: { fence_key: "f" } },
   };
 }
 
-const DIR = "checkpoints/views/video-views/0";
-
-Deno.test("CheckpointStore answers null for a partition without checkpoints", async () => {
+Deno.test("CheckpointStore's first claim of a partition answers epoch 1 and no checkpoint", async () => {
   const store = new CheckpointStore(new ObjectsTwin());
-  assert.equal(await store.latest("views", "video-views", 0), null);
+  const claim = await store.claim(ID);
+  assert.equal(claim.epoch, 1);
+  assert.equal(claim.checkpoint, null);
 });
 
-Deno.test("CheckpointStore reads back what it wrote", async () => {
+Deno.test("CheckpointStore reads back what a claim committed, with the committing epoch", async () => {
   const store = new CheckpointStore(new ObjectsTwin());
-  await store.write(checkpoint(42));
-  assert.deepEqual(
-    await store.latest("views", "video-views", 0),
-    checkpoint(42),
-  );
-  assert.equal(await store.latest("views", "video-views", 1), null);
-  assert.equal(await store.latest("other", "video-views", 0), null);
-});
-
-Deno.test("CheckpointStore writes the state object first and the manifest last", async () => {
-  const objects = new ObjectsTwin();
-  const puts: string[] = [];
-  const store = new CheckpointStore({
-    put: (key, body) => {
-      puts.push(key);
-      return objects.put(key, body);
-    },
-    get: (key) => objects.get(key),
-    list: (prefix) => objects.list(prefix),
-    delete: (key) => objects.delete(key),
+  const claim = await store.claim(ID);
+  await claim.commit(checkpoint(10, { a: [1, 2] }));
+  const next = await store.claim(ID);
+  assert.equal(next.epoch, 2);
+  assert.deepEqual(next.checkpoint, {
+    ...checkpoint(10, { a: [1, 2] }),
+    epoch: 1,
   });
-  await store.write(checkpoint(7, 3));
-  const stem = "0000000000000007-0000000000000003";
-  assert.deepEqual(puts, [
-    `${DIR}/state/${stem}.json`,
-    `${DIR}/manifest/${stem}.json`,
+  assert.deepEqual(await store.latest(ID), next.checkpoint);
+});
+
+Deno.test("CheckpointStore fences an older claim: its next commit fails with FencedError and changes nothing", async () => {
+  const store = new CheckpointStore(new ObjectsTwin());
+  const old = await store.claim(ID);
+  await old.commit(checkpoint(5));
+  const fresh = await store.claim(ID);
+  await assert.rejects(old.commit(checkpoint(99)), FencedError);
+  assert.equal((await store.latest(ID))?.position, 5);
+  await fresh.commit(checkpoint(7));
+  assert.equal((await store.latest(ID))?.position, 7);
+});
+
+Deno.test("CheckpointStore lets exactly one of two racing claims go on committing", async () => {
+  const objects = new ObjectsTwin();
+  const a = await new CheckpointStore(objects).claim(ID);
+  const b = await new CheckpointStore(objects).claim(ID);
+  assert.notEqual(a.epoch, b.epoch);
+  const results = await Promise.allSettled([
+    a.commit(checkpoint(1)),
+    b.commit(checkpoint(2)),
   ]);
+  // b claimed after a, so only b may commit.
+  assert.equal(results[0]!.status, "rejected");
+  assert.equal(results[1]!.status, "fulfilled");
 });
 
 Deno.test("CheckpointStore ignores a state object whose manifest was never written", async () => {
   const objects = new ObjectsTwin();
   const store = new CheckpointStore(objects);
-  await store.write(checkpoint(10));
-  // A crash after the state object of position 20 and before its manifest.
-  let puts = 0;
-  const crashing = new CheckpointStore({
-    put: (key, body) => {
-      if (++puts === 2) return Promise.reject(new Error("crash"));
-      return objects.put(key, body);
-    },
-    get: (key) => objects.get(key),
-    list: (prefix) => objects.list(prefix),
-    delete: (key) => objects.delete(key),
-  });
-  await assert.rejects(() => crashing.write(checkpoint(20)), /crash/);
-  assert.ok(
-    (await objects.list(`${DIR}/state/`)).some((k) =>
-      k.includes("0000000000000020")
-    ),
-    "the orphan state object exists",
+  const claim = await store.claim(ID);
+  await claim.commit(checkpoint(3));
+  // A crash after the next state object, before its manifest.
+  await objects.put(
+    "checkpoints/j/t/0/state/0000000000000003-0000000000000001.json",
+    new TextEncoder().encode(JSON.stringify(checkpoint(50))),
   );
-  assert.equal(
-    (await store.latest("views", "video-views", 0))?.position,
-    10,
-  );
+  assert.equal((await store.latest(ID))?.position, 3);
+  assert.equal((await store.claim(ID)).checkpoint?.position, 3);
 });
 
-Deno.test("CheckpointStore answers the newest complete checkpoint: highest position, then highest epoch", async () => {
-  const store = new CheckpointStore(new ObjectsTwin(), { retain: 10 });
-  await store.write(checkpoint(10, 1));
-  await store.write(checkpoint(30, 1));
-  await store.write(checkpoint(20, 2));
-  assert.equal((await store.latest("views", "video-views", 0))?.position, 30);
-  await store.write(checkpoint(30, 2));
-  const latest = await store.latest("views", "video-views", 0);
-  assert.deepEqual([latest?.position, latest?.epoch], [30, 2]);
-});
-
-Deno.test("CheckpointStore sorts positions numerically, not as text", async () => {
-  const store = new CheckpointStore(new ObjectsTwin(), { retain: 10 });
-  await store.write(checkpoint(9));
-  await store.write(checkpoint(100_000));
-  await store.write(checkpoint(20));
-  assert.equal(
-    (await store.latest("views", "video-views", 0))?.position,
-    100_000,
-  );
-});
-
-Deno.test("CheckpointStore falls back to an older checkpoint when the newest manifest names a missing state object", async () => {
+Deno.test("CheckpointStore takes a manifest whose create reply was lost as its own", async () => {
   const objects = new ObjectsTwin();
   const store = new CheckpointStore(objects);
-  await store.write(checkpoint(10));
-  await store.write(checkpoint(20));
-  await objects.delete(`${DIR}/state/0000000000000020-0000000000000001.json`);
-  assert.equal((await store.latest("views", "video-views", 0))?.position, 10);
+  const claim = await store.claim(ID);
+  // The create is applied, its reply lost: the retry finds its own manifest.
+  const put = objects.putIfAbsent.bind(objects);
+  let lost = false;
+  objects.putIfAbsent = async (key, body) => {
+    if (!lost && key.includes("/manifest/")) {
+      lost = true;
+      await put(key, body);
+      return false;
+    }
+    return await put(key, body);
+  };
+  await claim.commit(checkpoint(4));
+  assert.equal((await store.latest(ID))?.position, 4);
 });
 
-Deno.test("CheckpointStore keeps the newest `retain` checkpoints and prunes older ones and orphans", async () => {
+Deno.test("CheckpointStore keeps the newest `retain` manifests and the state objects they name", async () => {
   const objects = new ObjectsTwin();
   const store = new CheckpointStore(objects, { retain: 2 });
-  // An orphan state object left by a crashed write.
-  await objects.put(
-    `${DIR}/state/0000000000000005-0000000000000001.json`,
-    new TextEncoder().encode("{}"),
-  );
-  for (const position of [10, 20, 30]) await store.write(checkpoint(position));
-  const stems = (keys: string[]) =>
-    keys.map((k) =>
-      k.slice(k.lastIndexOf("/") + 1, k.indexOf("-", k.lastIndexOf("/")))
-    );
-  assert.deepEqual(stems(await objects.list(`${DIR}/manifest/`)), [
-    "0000000000000020",
-    "0000000000000030",
+  const claim = await store.claim(ID);
+  for (let p = 1; p <= 6; p++) await claim.commit(checkpoint(p));
+  const keys = await objects.list("checkpoints/j/t/0/");
+  assert.deepEqual(keys, [
+    "checkpoints/j/t/0/manifest/0000000000000006.json",
+    "checkpoints/j/t/0/manifest/0000000000000007.json",
+    "checkpoints/j/t/0/state/0000000000000006-0000000000000001.json",
+    "checkpoints/j/t/0/state/0000000000000007-0000000000000001.json",
   ]);
-  assert.deepEqual(stems(await objects.list(`${DIR}/state/`)), [
-    "0000000000000020",
-    "0000000000000030",
-  ]);
-  assert.equal((await store.latest("views", "video-views", 0))?.position, 30);
+  // Claims repeat the newest state: it stays while a kept manifest names it.
+  for (let i = 0; i < 3; i++) await store.claim(ID);
+  const last = await store.claim(ID);
+  await last.commit(checkpoint(8));
+  assert.equal((await store.latest(ID))?.position, 8);
 });
 
-Deno.test("CheckpointStore prunes one partition's series without touching another's", async () => {
+Deno.test("CheckpointStore keeps one partition's series apart from another's", async () => {
   const objects = new ObjectsTwin();
-  const store = new CheckpointStore(objects, { retain: 1 });
-  await store.write(checkpoint(10, 1, 0));
-  await store.write(checkpoint(10, 1, 1));
-  await store.write(checkpoint(20, 1, 0));
-  assert.equal((await store.latest("views", "video-views", 0))?.position, 20);
-  assert.equal((await store.latest("views", "video-views", 1))?.position, 10);
-  assert.equal((await objects.list("checkpoints/")).length, 4);
+  const store = new CheckpointStore(objects, { prefix: "cp" });
+  const p0 = await store.claim(ID);
+  const p1 = await store.claim({ ...ID, partition: 1 });
+  await p0.commit(checkpoint(10));
+  await p1.commit({ ...checkpoint(20), partition: 1 });
+  assert.equal((await store.latest(ID))?.position, 10);
+  assert.equal((await store.latest({ ...ID, partition: 1 }))?.position, 20);
+  assert.ok((await objects.list("")).every((key) => key.startsWith("cp/j/t/")));
 });
 
-Deno.test("CheckpointStore uses its prefix for every object", async () => {
-  const objects = new ObjectsTwin();
-  const store = new CheckpointStore(objects, { prefix: "ck/a" });
-  await store.write(checkpoint(1));
-  const keys = await objects.list("");
-  assert.equal(keys.length, 2);
-  assert.ok(
-    keys.every((k) => k.startsWith("ck/a/views/video-views/0/")),
-    keys.join(),
+Deno.test("CheckpointStore refuses a retention below 2", () => {
+  assert.throws(
+    () => new CheckpointStore(new ObjectsTwin(), { retain: 1 }),
+    /'retain' must be an integer of at least 2: current value is 1/,
   );
-});
-
-Deno.test("CheckpointStore refuses a retention that is not a positive integer", () => {
-  for (const retain of [0, -1, 1.5]) {
-    assert.throws(() => new CheckpointStore(new ObjectsTwin(), { retain }), {
-      name: "RangeError",
-      message:
-        `Cannot keep checkpoints as 'retain' must be a positive integer: current value is ${retain}`,
-    });
-  }
 });

@@ -25,6 +25,7 @@ Deno.test("freshet sim --help documents every flag", async () => {
   for (
     const flag of [
       "--job",
+      "--job-file",
       "--fixture",
       "--seed",
       "--faults",
@@ -78,6 +79,26 @@ Deno.test("freshet sim answers a mistake with one line and exit code 2", async (
       "an unreadable fixture",
       ["--job", "views", "--fixture", "no/such/file.jsonl"],
       /cannot read fixture 'no\/such\/file.jsonl'/,
+    ],
+    [
+      "a job file that does not exist",
+      ["--job-file", "no/such/job.ts", "--fixture", RAW],
+      /cannot read job file 'no\/such\/job.ts'/,
+    ],
+    [
+      "a job file without a job as default export",
+      ["--job-file", "mod.ts", "--fixture", RAW],
+      /job file 'mod.ts' must export a job as its default export/,
+    ],
+    [
+      "a job file without a fixture",
+      ["--job-file", "examples/clicks_per_minute.ts"],
+      /job 'clicks-per-minute' has no recorded fixture: give one with --fixture FILE/,
+    ],
+    [
+      "both --job and --job-file",
+      ["--job", "views", "--job-file", "examples/clicks_per_minute.ts"],
+      /--job and --job-file exclude each other/,
     ],
   ];
   for (const [what, args, message] of cases) {
@@ -196,6 +217,28 @@ Deno.test("freshet sim gives the same digest on every run of the same seed", asy
     digests.add(/output digest: (\S+)/.exec(stdout)![1]!);
   }
   assert.equal(digests.size, 1);
+});
+
+Deno.test("freshet sim --job-file runs a job of one's own, with faults, and checks it against the fault-free run", async () => {
+  const { code, stdout } = await freshet(
+    "sim",
+    "--job-file",
+    "examples/clicks_per_minute.ts",
+    "--fixture",
+    "examples/clicks.jsonl",
+    "--faults",
+    "all",
+    "--seed",
+    "4",
+  );
+  assert.equal(code, 0, stdout);
+  assert.match(stdout, /job clicks-per-minute: fixture examples\/clicks.jsonl/);
+  assert.match(stdout, /key-value store: 5 keys \(clicks:\* 5\)/);
+  assert.match(
+    stdout,
+    /records: in 567 = out 562 \+ filtered 0 \+ dead-lettered 5 \+ late 0/,
+  );
+  assert.match(stdout, /invariant: outputs equal the fault-free run's/);
 });
 
 function* walk(dir: string): Generator<string> {

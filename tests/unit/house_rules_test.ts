@@ -1,9 +1,10 @@
 /**
  * The house rules, checked over the source tree:
- * - nothing in `src/core` or `src/jobs` reads the wall clock, randomness,
+ * - nothing in `src/core`, `src/flow`, `src/sinks` or `src/jobs` reads the
+ *   wall clock, randomness,
  *   timers, the environment or any other `Deno.*` API: time comes from the
  *   Clock port, randomness from a seeded generator passed in;
- * - `src/core` and `src/jobs` never import `src/adapters` (jobs speak to ports);
+ * - those never import `src/adapters` (jobs and sinks speak to ports);
  * - nothing in `src/` imports `sim/`.
  *
  * Comments, string contents and regular-expression literals are not code, so
@@ -257,11 +258,13 @@ function report(violations: Violation[]): string {
 
 // ---------------------------------------------------------------------------
 
-Deno.test("nothing in src/core or src/jobs reads the clock, randomness, timers, the environment or Deno", async () => {
-  const files = [
-    ...(await sourceFiles("src/core")),
-    ...(await sourceFiles("src/jobs")),
-  ];
+/** The directories whose code must be deterministic and port-only. */
+const PURE = ["src/core/", "src/flow/", "src/sinks/", "src/jobs/"];
+
+Deno.test("nothing in src/core, src/flow, src/sinks or src/jobs reads the clock, randomness, timers, the environment or Deno", async () => {
+  const files = (await Promise.all(
+    PURE.map((dir) => sourceFiles(dir.slice(0, -1))),
+  )).flat();
   assert.ok(files.length >= 10, `found only ${files.length} files`);
   const violations: Violation[] = [];
   for (const file of files) {
@@ -270,12 +273,12 @@ Deno.test("nothing in src/core or src/jobs reads the clock, randomness, timers, 
   assert.equal(violations.length, 0, `\n${report(violations)}`);
 });
 
-Deno.test("nothing in src/ imports sim/, and core and jobs do not import adapters", async () => {
+Deno.test("nothing in src/ imports sim/, and core, flow, sinks and jobs do not import adapters", async () => {
   const violations: Violation[] = [];
   const files = await sourceFiles("src");
   assert.ok(files.some((f) => f.startsWith("src/adapters/")));
   for (const file of files) {
-    const banned = file.startsWith("src/core/") || file.startsWith("src/jobs/")
+    const banned = PURE.some((dir) => file.startsWith(dir))
       ? [NO_SIM, NO_ADAPTERS]
       : [NO_SIM];
     violations.push(...bannedImports(file, await read(file), banned));

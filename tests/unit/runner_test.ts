@@ -13,16 +13,16 @@ import {
   type Job,
   type PartitionProcessor,
   type ProcessContext,
-  sideMessage,
   zeroCounts,
 } from "../../src/core/job.ts";
 import { CheckpointStore } from "../../src/core/checkpoint.ts";
 import {
-  fenceKey,
   Runner,
   type RunnerEvent,
   type RunnerOptions,
 } from "../../src/core/runner.ts";
+import { fenceKey, redisSink } from "../../src/sinks/redis.ts";
+import { sideTopicsSink } from "../../src/sinks/side_topics.ts";
 import { VirtualClock } from "../../sim/clock.ts";
 import { TransientError } from "../../sim/errors.ts";
 import { KvTwin } from "../../sim/kv.ts";
@@ -30,7 +30,9 @@ import { LogTwin } from "../../sim/log.ts";
 import { ObjectsTwin } from "../../sim/objects.ts";
 
 // ---------------------------------------------------------------------------
-// A tiny job whose outputs expose double counting and lost state:
+// A tiny job written by hand (the escape hatch: a PartitionProcessor and
+// the sinks it writes to), whose outputs expose double counting and lost
+// state:
 // - `tally:<value>` counts records by value (INCRBY: a replay doubles it);
 // - `tally:seen:<partition>` is SET to the number of records the processor has
 //   handled (lost state shows as a wrong number);
@@ -39,6 +41,8 @@ import { ObjectsTwin } from "../../sim/objects.ts";
 
 const TOPIC = "in";
 const DEAD = "in.dead-letter";
+const SIDE = sideTopicsSink();
+const REDIS = redisSink();
 
 interface TallyState {
   seen: number;
@@ -54,37 +58,23 @@ class TallyProcessor implements PartitionProcessor {
   }
 
   process(records: readonly LogRecord[], ctx: ProcessContext): void {
-    const by = new Map<string, number>();
+    const kv = ctx.out.to(REDIS);
     for (const record of records) {
       this.#state.counts.in++;
       this.#state.seen++;
       if (record.value === "bad") {
         this.#state.counts.dead_lettered++;
-        ctx.out.messages.push({
-          topic: DEAD,
-          message: sideMessage(record, "bad value"),
-        });
+        ctx.out.to(SIDE).add(DEAD, record, "bad value");
         continue;
       }
       this.#state.counts.out++;
-      by.set(record.value, (by.get(record.value) ?? 0) + 1);
+      kv.incrby(`tally:${record.value}`, 1);
     }
-    for (const [value, n] of by) {
-      ctx.out.kv.push({ op: "incrby", key: `tally:${value}`, by: n });
-    }
-    ctx.out.kv.push({
-      op: "set",
-      key: `tally:seen:${this.#partition}`,
-      value: String(this.#state.seen),
-    });
+    kv.set(`tally:seen:${this.#partition}`, String(this.#state.seen));
   }
 
   endOfInput(ctx: ProcessContext): void {
-    ctx.out.kv.push({
-      op: "incrby",
-      key: `tally:finished:${this.#partition}`,
-      by: 1,
-    });
+    ctx.out.to(REDIS).incrby(`tally:finished:${this.#partition}`, 1);
   }
 
   counts(): Counts {
@@ -108,7 +98,11 @@ function tallyJob(partitions = 1): Job {
     outputTopics: [DEAD],
     out_of_orderness_ms: 0,
     route: (value) => ({ key: value, timestamp: 0 }),
-    createProcessor: (partition) => new TallyProcessor(partition),
+    stages: [{
+      topic: TOPIC,
+      sinks: [SIDE, REDIS],
+      createProcessor: (partition) => new TallyProcessor(partition),
+    }],
   };
 }
 
@@ -258,6 +252,11 @@ Deno.test("Runner after a crash between the fenced write and the checkpoint does
   const store: ObjectStore = {
     put: (key, body) =>
       crash ? Promise.reject(new Error("crash")) : w.objects.put(key, body),
+    putIfAbsent: (key, body) =>
+      crash
+        ? Promise.reject(new Error("crash"))
+        : w.objects.putIfAbsent(key, body),
+    copy: (from, to) => w.objects.copy(from, to),
     get: (key) => w.objects.get(key),
     list: (prefix) => w.objects.list(prefix),
     delete: (key) => w.objects.delete(key),
@@ -273,6 +272,7 @@ Deno.test("Runner after a crash between the fenced write and the checkpoint does
   await drain(b.runner);
   assert.deepEqual(b.events[0], {
     type: "assigned",
+    topic: TOPIC,
     partition: 0,
     position: 3,
     epoch: 2,
@@ -308,6 +308,9 @@ Deno.test("Runner leaves the same outputs whatever call an instance crashes at, 
       };
       const store: ObjectStore = {
         put: (key, body) => strike(() => w.objects.put(key, body)),
+        putIfAbsent: (key, body) =>
+          strike(() => w.objects.putIfAbsent(key, body)),
+        copy: (from, to) => strike(() => w.objects.copy(from, to)),
         get: (key) => w.objects.get(key),
         list: (prefix) => w.objects.list(prefix),
         delete: (key) => strike(() => w.objects.delete(key)),
@@ -371,7 +374,7 @@ Deno.test("Runner whose fence a newer instance claimed gets 'fenced' and stops w
   // The stale one wakes up: its next write is refused and it lets go.
   assert.equal(await stale.runner.step(), true);
   assert.deepEqual(stale.events.filter((e) => e.type === "fenced"), [
-    { type: "fenced", partition: 0, epoch: 1 },
+    { type: "fenced", topic: TOPIC, partition: 0, epoch: 1 },
   ]);
   assert.deepEqual(stale.runner.partitions(), []);
   await drain(stale.runner);
@@ -385,7 +388,11 @@ Deno.test("Runner whose fence a newer instance claimed gets 'fenced' and stops w
   assert.equal(await w.kv.get("tally:x"), "5");
   assert.equal(await w.kv.get("tally:q"), "1");
   assert.equal(await w.kv.get("tally:seen:0"), "12");
-  const latest = await new CheckpointStore(w.objects).latest("tally", TOPIC, 0);
+  const latest = await new CheckpointStore(w.objects).latest({
+    job: "tally",
+    topic: TOPIC,
+    partition: 0,
+  });
   assert.equal(
     latest?.epoch,
     2,

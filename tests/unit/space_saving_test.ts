@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { SpaceSaving } from "../../src/jobs/views/space_saving.ts";
+import { SpaceSaving } from "../../src/flow/space_saving.ts";
 
 /** Streams skewed enough to have heavy hitters, over a small alphabet. */
 const streams = fc.array(

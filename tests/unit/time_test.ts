@@ -3,6 +3,7 @@ import fc from "fast-check";
 import {
   assertDuration,
   formatBucket,
+  formatIso,
   parseEventTime,
 } from "../../src/core/time.ts";
 
@@ -22,6 +23,9 @@ const GOOD: Array<[unknown, number]> = [
   ["2000-02-29T23:59:59.999Z", Date.UTC(2000, 1, 29, 23, 59, 59, 999)],
   ["1970-01-01T01:00:00+01:00", 0],
   ["9999-12-31T23:59:59Z", Date.UTC(9999, 11, 31, 23, 59, 59)],
+  // no zone: UTC, as the producers these jobs model mean it
+  ["2026-03-14T15:09:26", Date.UTC(2026, 2, 14, 15, 9, 26)],
+  ["2024-01-15T10:30:00.250", Date.UTC(2024, 0, 15, 10, 30, 0, 250)],
 ];
 
 const BAD: unknown[] = [
@@ -40,7 +44,6 @@ const BAD: unknown[] = [
   "yesterday",
   "2026",
   "2026-03-14",
-  "2026-03-14T15:09:26", // no zone: local time is ambiguous
   "2026-03-14T15:09Z", // seconds are required
   "2026-03-14 15:09:26Z",
   "2026-03-14t15:09:26z",
@@ -66,7 +69,38 @@ const BAD: unknown[] = [
   "+2026-03-14T15:09:26Z",
 ];
 
-Deno.test("parseEventTime accepts epoch milliseconds and ISO-8601 with a zone", async (t) => {
+Deno.test("parseEventTime with zoneless 'reject' refuses a time without a zone", () => {
+  assert.equal(
+    parseEventTime("2026-03-14T15:09:26", { zoneless: "reject" }),
+    undefined,
+  );
+  assert.equal(
+    parseEventTime("2026-03-14T15:09:26Z", { zoneless: "reject" }),
+    Date.UTC(2026, 2, 14, 15, 9, 26),
+  );
+});
+
+Deno.test("formatIso prints ISO-8601 UTC, with milliseconds only when there are some", () => {
+  assert.equal(formatIso(0), "1970-01-01T00:00:00Z");
+  assert.equal(formatIso(Date.UTC(2024, 9, 22, 18)), "2024-10-22T18:00:00Z");
+  assert.equal(
+    formatIso(Date.UTC(2024, 9, 22, 18, 0, 0, 250)),
+    "2024-10-22T18:00:00.250Z",
+  );
+  assert.equal(
+    formatIso(Date.UTC(2000, 1, 29, 23, 59, 59, 7)),
+    "2000-02-29T23:59:59.007Z",
+  );
+  for (const ms of [1, 86_399_999, 951_782_399_999, 1_729_630_800_000]) {
+    assert.equal(
+      formatIso(ms),
+      new Date(ms).toISOString().replace(".000Z", "Z"),
+    );
+  }
+  assert.throws(() => formatIso(1.5), /whole number of epoch milliseconds/);
+});
+
+Deno.test("parseEventTime accepts epoch milliseconds and ISO-8601, zone-less as UTC", async (t) => {
   for (const [value, expected] of GOOD) {
     await t.step(JSON.stringify(value), () => {
       assert.equal(parseEventTime(value), expected);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { byRank, type Ranked, topK } from "../../src/jobs/views/top_k.ts";
+import { byRank, type Ranked, topK } from "../../src/flow/aggregates.ts";
 
 /** The model: sort everything, keep the first k positive counts. */
 function sortedTopK(counts: Array<[string, number]>, k: number): Ranked[] {

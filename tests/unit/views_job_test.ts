@@ -1,27 +1,22 @@
+/**
+ * The `views` job through the shared test driver (sim/driver.ts): what it
+ * leaves in Redis and on its side topics for small inputs, and, against the
+ * recorded fixture, that its processors reconcile their counts and resume
+ * from snapshots exactly.
+ */
+
 import assert from "node:assert/strict";
 import type { KvOp, LogRecord } from "../../src/ports.ts";
-import {
-  emptyOutputs,
-  type Outputs,
-  type PartitionProcessor,
-  sideMessage,
-} from "../../src/core/job.ts";
+import { Outputs, type PartitionProcessor } from "../../src/core/job.ts";
 import { parseFixture } from "../../src/core/fixture.ts";
-import {
-  countKey,
-  deadLetterTopic,
-  lateTopic,
-  viewsConfig,
-  viewsJob,
-  type ViewsOptions,
-} from "../../src/jobs/views/job.ts";
+import { countKey, views } from "../../src/jobs/views/job.ts";
+import type { KvBatch } from "../../src/sinks/kv_batch.ts";
+import type { SideMessages } from "../../src/sinks/side_topics.ts";
+import { JobDriver } from "../../sim/driver.ts";
 
 const TOPIC = "video-views";
 const T0 = Date.UTC(2026, 2, 14, 6, 0, 0); // 2026-03-14T06:00:00Z
 const HOUR_MS = 3_600_000;
-const HOUR_TTL_MS = 48 * HOUR_MS;
-const DAY_TTL_MS = 8 * 24 * HOUR_MS;
-const SLIDING_TTL_MS = 2 * HOUR_MS;
 
 function view(videoId: string, ts: number): string {
   return JSON.stringify({
@@ -31,46 +26,35 @@ function view(videoId: string, ts: number): string {
   });
 }
 
-/** Records of partition 0 with consecutive offsets, arriving at T0. */
-function records(values: string[], first_offset = 0): LogRecord[] {
-  return values.map((value, i) => ({
-    topic: TOPIC,
-    partition: 0,
-    offset: first_offset + i,
-    key: null,
-    value,
-    timestamp: T0,
-  }));
-}
-
-function processor(options: ViewsOptions = {}): PartitionProcessor {
-  return viewsJob(options).createProcessor(0);
-}
-
-function run(
-  p: PartitionProcessor,
-  batch: readonly LogRecord[],
-): Outputs {
-  const out = emptyOutputs();
-  p.process(batch, { now_ms: T0, out });
-  return out;
-}
-
-function finish(p: PartitionProcessor): Outputs {
-  const out = emptyOutputs();
-  p.endOfInput({ now_ms: T0, out });
-  return out;
-}
-
 /** Small windows so that a handful of records fills them. */
-const SMALL: ViewsOptions = {
-  window_size_ms: 120_000,
-  window_slide_ms: 60_000,
-  top_k: 2,
+const SMALL = {
+  window_size_ms: "120000",
+  window_slide_ms: "60000",
+  top_k: "2",
 };
 
-Deno.test("viewsJob describes the views job with its defaults", () => {
-  const job = viewsJob();
+async function driver(options: Record<string, string> = {}) {
+  return await JobDriver.open(views, {
+    partitions: 1,
+    start_ms: T0,
+    overrides: { options },
+  });
+}
+
+/** A sorted set as `member score` lines, by rank. */
+async function zset(d: JobDriver, key: string): Promise<string[]> {
+  return (await d.kv.zrevrange(key, 0, -1)).map((m) =>
+    `${m.member} ${m.score}`
+  );
+}
+
+/** Side messages of `topic` as [key, reason]. */
+function side(d: JobDriver, topic: string): Array<[string | null, string]> {
+  return d.records(topic).map((r) => [r.key, JSON.parse(r.value).reason]);
+}
+
+Deno.test("views describes itself: input topic, partitions, side topics and options with defaults", () => {
+  const job = views.create();
   assert.equal(job.name, "views");
   assert.equal(job.topic, TOPIC);
   assert.equal(job.partitions, 4);
@@ -79,27 +63,34 @@ Deno.test("viewsJob describes the views job with its defaults", () => {
     "video-views.dead-letter",
     "video-views.late",
   ]);
-  assert.deepEqual(viewsConfig(), {
-    topic: TOPIC,
-    partitions: 4,
-    out_of_orderness_ms: 10_000,
-    allowed_lateness_ms: 300_000,
-    hour_ttl_ms: HOUR_TTL_MS,
-    day_ttl_ms: DAY_TTL_MS,
-    window_size_ms: HOUR_MS,
-    window_slide_ms: 60_000,
-    window_ttl_ms: SLIDING_TTL_MS,
-    top_k: 10,
-    heavy_hitters_capacity: 0,
-  });
-  assert.deepEqual(viewsJob({ topic: "v2" }).outputTopics, [
+  assert.deepEqual(views.optionHelp(), [
+    "partitions=4",
+    "out_of_orderness_ms=10000",
+    "allowed_lateness_ms=300000",
+    "hour_ttl_ms=172800000",
+    "day_ttl_ms=691200000",
+    "window_size_ms=3600000",
+    "window_slide_ms=60000",
+    "window_ttl_ms=7200000",
+    "top_k=10",
+    "heavy_hitters_capacity=0",
+  ]);
+  assert.deepEqual(views.create({ topic: "v2" }).outputTopics, [
     "v2.dead-letter",
     "v2.late",
   ]);
+  assert.throws(
+    () => views.create({ options: { nope: "1" } }),
+    /Cannot configure views as 'nope' is not one of its options/,
+  );
+  assert.throws(
+    () => views.create({ options: { window_size_ms: "-5" } }),
+    /'size_ms' must be a positive duration in whole milliseconds: current value is -5/,
+  );
 });
 
-Deno.test("viewsJob routes a view by its payload's videoId and event time, and a bad payload nowhere", () => {
-  const job = viewsJob();
+Deno.test("views routes a view by its payload's videoId and event time, and a bad payload nowhere", () => {
+  const job = views.create();
   assert.deepEqual(job.route(view("vid-1", T0)), {
     key: "vid-1",
     timestamp: T0,
@@ -111,135 +102,98 @@ Deno.test("viewsJob routes a view by its payload's videoId and event time, and a
   });
 });
 
-Deno.test("the views processor writes all-time counts, top_videos and hour and day leaderboards with TTLs, aggregated per batch", () => {
-  const p = processor(SMALL);
-  const out = run(
-    p,
-    records([
-      view("vid-a", T0 + 1_000),
-      view("vid-b", T0 + 2_000),
-      view("vid-a", T0 + 3_000),
-    ]),
-  );
-  const expected: KvOp[] = [
-    { op: "incrby", key: "video:view:count:vid-a", by: 2 },
-    { op: "zincrby", key: "top_videos", member: "vid-a", by: 2 },
-    { op: "incrby", key: "video:view:count:vid-b", by: 1 },
-    { op: "zincrby", key: "top_videos", member: "vid-b", by: 1 },
-    {
-      op: "zincrby",
-      key: "top_videos:hour:2026031406",
-      member: "vid-a",
-      by: 2,
-    },
-    {
-      op: "zincrby",
-      key: "top_videos:hour:2026031406",
-      member: "vid-b",
-      by: 1,
-    },
-    { op: "pexpire", key: "top_videos:hour:2026031406", ms: HOUR_TTL_MS },
-    { op: "zincrby", key: "top_videos:day:20260314", member: "vid-a", by: 2 },
-    { op: "zincrby", key: "top_videos:day:20260314", member: "vid-b", by: 1 },
-    { op: "pexpire", key: "top_videos:day:20260314", ms: DAY_TTL_MS },
-  ];
-  assert.deepEqual(out.kv, expected);
-  assert.deepEqual(out.messages, []);
-  assert.deepEqual(p.counts(), {
+Deno.test("views writes all-time counts, top_videos and hour and day leaderboards with TTLs", async () => {
+  const d = await driver(SMALL);
+  await d.pipe([
+    view("vid-a", T0 + 1_000),
+    view("vid-b", T0 + 2_000),
+    view("vid-a", T0 + 3_000),
+  ]);
+  assert.equal(await d.kv.get(countKey("vid-a")), "2");
+  assert.equal(await d.kv.get(countKey("vid-b")), "1");
+  assert.deepEqual(await zset(d, "top_videos"), ["vid-a 2", "vid-b 1"]);
+  assert.deepEqual(await zset(d, "top_videos:hour:2026031406"), [
+    "vid-a 2",
+    "vid-b 1",
+  ]);
+  assert.deepEqual(await zset(d, "top_videos:day:20260314"), [
+    "vid-a 2",
+    "vid-b 1",
+  ]);
+  assert.equal(await d.kv.pttl("top_videos:hour:2026031406"), 48 * HOUR_MS);
+  assert.equal(await d.kv.pttl("top_videos:day:20260314"), 8 * 24 * HOUR_MS);
+  assert.equal(await d.kv.pttl("top_videos"), -1);
+  assert.deepEqual(d.counts(), {
     in: 3,
     out: 3,
     filtered: 0,
     dead_lettered: 0,
     late: 0,
   });
-  assert.equal(countKey("vid-a"), "video:view:count:vid-a");
 });
 
-Deno.test("the views processor writes each sliding window's Top-K under its end minute and partition when it fires", () => {
-  const p = processor(SMALL);
-  run(
-    p,
-    records([
-      view("vid-a", T0 + 1_000),
-      view("vid-b", T0 + 2_000),
-      view("vid-a", T0 + 3_000),
-      view("vid-c", T0 + 4_000),
-    ]),
-  );
-  const window = (key: string): KvOp[] => [
-    { op: "del", key },
-    { op: "zadd", key, member: "vid-a", score: 2 },
-    { op: "zadd", key, member: "vid-b", score: 1 },
-    { op: "pexpire", key, ms: SLIDING_TTL_MS },
-  ];
+Deno.test("views writes each sliding window's Top-K under its end minute and partition when it fires", async () => {
+  const d = await driver(SMALL);
+  await d.pipe([
+    view("vid-a", T0 + 1_000),
+    view("vid-b", T0 + 2_000),
+    view("vid-a", T0 + 3_000),
+    view("vid-c", T0 + 4_000),
+  ]);
+  assert.deepEqual(await d.kv.keys("top_videos:sliding:*"), []);
   // Both 2-minute windows holding the minute 06:00 fire at end of input:
   // [05:59, 06:01) and [06:00, 06:02). Top 2: vid-a 2, then vid-b before vid-c.
-  assert.deepEqual(finish(p).kv, [
-    ...window("top_videos:sliding:202603140601:0"),
-    ...window("top_videos:sliding:202603140602:0"),
-  ]);
-  assert.deepEqual(finish(p).kv, [], "a second end of input fires nothing");
+  await d.endOfInput();
+  for (const minute of ["202603140601", "202603140602"]) {
+    const key = `top_videos:sliding:${minute}:0`;
+    assert.deepEqual(await zset(d, key), ["vid-a 2", "vid-b 1"]);
+    assert.equal(await d.kv.pttl(key), 2 * HOUR_MS);
+  }
+  assert.equal((await d.kv.keys("top_videos:sliding:*")).length, 2);
 });
 
-Deno.test("the views processor fires a sliding window as the watermark passes its end, in the batch that moved it", () => {
-  const p = viewsJob({ ...SMALL, out_of_orderness_ms: 0 }).createProcessor(3);
-  const first = run(p, records([view("vid-a", T0 + 1_000)]));
-  assert.ok(!first.kv.some((op) => op.key.startsWith("top_videos:sliding:")));
+Deno.test("views fires a sliding window as the watermark passes its end, in the batch that moved it", async () => {
+  const d = await driver({ ...SMALL, out_of_orderness_ms: "0" });
+  await d.pipe([view("vid-a", T0 + 1_000)]);
+  assert.deepEqual(await d.kv.keys("top_videos:sliding:*"), []);
   // Event time 06:01:00.001 moves the watermark to 06:01:00.000 = end - 1 of [05:59, 06:01).
-  const second = run(p, records([view("vid-b", T0 + 60_001)], 1));
-  const sliding = second.kv.filter((op) =>
-    op.key.startsWith("top_videos:sliding:")
-  );
-  const key = "top_videos:sliding:202603140601:3";
-  assert.deepEqual(sliding, [
-    { op: "del", key },
-    { op: "zadd", key, member: "vid-a", score: 1 },
-    { op: "pexpire", key, ms: SLIDING_TTL_MS },
+  await d.pipe([view("vid-b", T0 + 60_001)]);
+  assert.deepEqual(await d.kv.keys("top_videos:sliding:*"), [
+    "top_videos:sliding:202603140601:0",
+  ]);
+  assert.deepEqual(await zset(d, "top_videos:sliding:202603140601:0"), [
+    "vid-a 1",
   ]);
 });
 
-Deno.test("a view late beyond lateness counts all-time, stays out of its closed hour, and goes to the late topic", () => {
-  const p = processor({
+Deno.test("a view late beyond lateness counts all-time, stays out of its closed hour, and goes to the late topic", async () => {
+  const d = await driver({
     ...SMALL,
-    out_of_orderness_ms: 0,
-    allowed_lateness_ms: 60_000,
+    out_of_orderness_ms: "0",
+    allowed_lateness_ms: "60000",
   });
-  const batch = records([
-    view("vid-a", T0 + 3 * HOUR_MS),
-    view("vid-b", T0 + 1_000),
+  await d.pipe([view("vid-a", T0 + 3 * HOUR_MS), view("vid-b", T0 + 1_000)]);
+  assert.equal(await d.kv.get(countKey("vid-b")), "1");
+  assert.deepEqual(await zset(d, "top_videos"), ["vid-b 1", "vid-a 1"]);
+  assert.deepEqual(await d.kv.keys("top_videos:hour:*"), [
+    "top_videos:hour:2026031409",
   ]);
-  const out = run(p, batch);
-  assert.deepEqual(out.kv, [
-    { op: "incrby", key: "video:view:count:vid-a", by: 1 },
-    { op: "zincrby", key: "top_videos", member: "vid-a", by: 1 },
-    { op: "incrby", key: "video:view:count:vid-b", by: 1 },
-    { op: "zincrby", key: "top_videos", member: "vid-b", by: 1 },
-    {
-      op: "zincrby",
-      key: "top_videos:hour:2026031409",
-      member: "vid-a",
-      by: 1,
-    },
-    { op: "pexpire", key: "top_videos:hour:2026031409", ms: HOUR_TTL_MS },
-    { op: "zincrby", key: "top_videos:day:20260314", member: "vid-a", by: 1 },
-    { op: "zincrby", key: "top_videos:day:20260314", member: "vid-b", by: 1 },
-    { op: "pexpire", key: "top_videos:day:20260314", ms: DAY_TTL_MS },
+  assert.deepEqual(await zset(d, "top_videos:day:20260314"), [
+    "vid-b 1",
+    "vid-a 1",
   ]);
-  const reason =
-    "late beyond allowed lateness of 60000 ms for: hour 2026031406, sliding windows";
-  assert.deepEqual(out.messages, [
-    { topic: "video-views.late", message: sideMessage(batch[1]!, reason) },
-  ]);
-  assert.equal(lateTopic(TOPIC), "video-views.late");
-  assert.deepEqual(JSON.parse(out.messages[0]!.message.value), {
-    reason,
+  const late = d.records("video-views.late");
+  assert.equal(late.length, 1);
+  assert.equal(late[0]!.key, "video-views:0:1");
+  assert.deepEqual(JSON.parse(late[0]!.value), {
+    reason:
+      "late beyond allowed lateness of 60000 ms for: hour 2026031406, sliding windows",
     source: { topic: TOPIC, partition: 0, offset: 1 },
-    key: null,
-    value: batch[1]!.value,
+    key: "vid-b",
+    value: view("vid-b", T0 + 1_000),
     timestamp: T0,
   });
-  assert.equal(out.messages[0]!.message.key, "video-views:0:1");
-  assert.deepEqual(p.counts(), {
+  assert.deepEqual(d.counts(), {
     in: 2,
     out: 1,
     filtered: 0,
@@ -248,55 +202,36 @@ Deno.test("a view late beyond lateness counts all-time, stays out of its closed 
   });
 });
 
-Deno.test("a view late within lateness still lands in its closed hour's leaderboard", () => {
-  const p = processor({ out_of_orderness_ms: 0, allowed_lateness_ms: 60_000 });
+Deno.test("a view late within lateness still lands in its closed hour's leaderboard", async () => {
+  const d = await driver({
+    out_of_orderness_ms: "0",
+    allowed_lateness_ms: "60000",
+  });
   // The watermark passes 07:00 by 30 s: hour 06 closed, but within lateness.
-  const out = run(
-    p,
-    records([view("vid-a", T0 + HOUR_MS + 30_000), view("vid-b", T0 + 5)]),
-  );
-  assert.ok(
-    out.kv.some((op) =>
-      op.op === "zincrby" && op.key === "top_videos:hour:2026031406" &&
-      op.member === "vid-b"
-    ),
-  );
-  assert.deepEqual(out.messages, []);
-  assert.equal(p.counts().late, 0);
+  await d.pipe([view("vid-a", T0 + HOUR_MS + 30_000), view("vid-b", T0 + 5)]);
+  assert.deepEqual(await zset(d, "top_videos:hour:2026031406"), ["vid-b 1"]);
+  assert.deepEqual(d.records("video-views.late"), []);
+  assert.equal(d.counts().late, 0);
 });
 
-Deno.test("the views processor dead-letters bad payloads with their reasons, keyed by source position", () => {
-  const p = processor();
-  const batch = records([
+Deno.test("views dead-letters bad payloads with their reasons, keyed by source position", async () => {
+  const d = await driver();
+  await d.pipe([
     "<html>502</html>",
     JSON.stringify({ userId: "u-1", timestamp: T0 }),
     view("vid-a", T0),
     JSON.stringify({ videoId: "vid-a", timestamp: "yesterday" }),
-  ], 10);
-  const out = run(p, batch);
-  const topic = deadLetterTopic(TOPIC);
-  assert.equal(topic, "video-views.dead-letter");
-  assert.deepEqual(
-    out.messages.map((m) => [m.topic, m.message.key, m.message.partition]),
+  ]);
+  assert.deepEqual(side(d, "video-views.dead-letter"), [
+    ["video-views:0:0", 'payload is not valid JSON: "<html>502</html>"'],
+    ["video-views:0:1", "'videoId' is missing"],
     [
-      [topic, "video-views:0:10", 0],
-      [topic, "video-views:0:11", 0],
-      [topic, "video-views:0:13", 0],
-    ],
-  );
-  assert.deepEqual(
-    out.messages.map((m) => JSON.parse(m.message.value).reason),
-    [
-      'payload is not valid JSON: "<html>502</html>"',
-      "'videoId' is missing",
+      "video-views:0:3",
       `'timestamp' must be ISO-8601 with a time zone or epoch milliseconds: current value is "yesterday"`,
     ],
-  );
-  assert.deepEqual(
-    out.kv.filter((op) => op.key === "video:view:count:vid-a"),
-    [{ op: "incrby", key: "video:view:count:vid-a", by: 1 }],
-  );
-  assert.deepEqual(p.counts(), {
+  ]);
+  assert.equal(await d.kv.get(countKey("vid-a")), "1");
+  assert.deepEqual(d.counts(), {
     in: 4,
     out: 1,
     filtered: 0,
@@ -305,38 +240,72 @@ Deno.test("the views processor dead-letters bad payloads with their reasons, key
   });
 });
 
-Deno.test("a batch of bad payloads only writes side outputs", () => {
-  const p = processor({ heavy_hitters_capacity: 4 });
-  const out = run(p, records(["", "[]"]));
-  assert.deepEqual(out.kv, []);
-  assert.equal(out.messages.length, 2);
+Deno.test("a batch of bad payloads writes only side outputs", async () => {
+  const d = await driver({ heavy_hitters_capacity: "4" });
+  await d.pipe(["", "[]"]);
+  assert.deepEqual(
+    (await d.kv.keys("*")).filter((k) => !k.startsWith("freshet:")),
+    [],
+  );
+  assert.equal(d.records("video-views.dead-letter").length, 2);
 });
 
-Deno.test("the heavy-hitter option writes the Space-Saving estimates per partition after each batch with views", () => {
-  const p = processor({ ...SMALL, heavy_hitters_capacity: 2 });
-  const out = run(
-    p,
-    records([
-      view("vid-a", T0),
-      view("vid-a", T0),
-      view("vid-b", T0),
-      view("vid-c", T0),
-    ]),
-  );
-  // Capacity 2: vid-c evicts vid-b (1) and inherits its count: estimate 2.
-  const key = "top_videos:heavy:0";
-  assert.deepEqual(out.kv.filter((op) => op.key === key), [
-    { op: "del", key },
-    { op: "zadd", key, member: "vid-a", score: 2 },
-    { op: "zadd", key, member: "vid-c", score: 2 },
+Deno.test("the heavy-hitter option writes the Space-Saving estimates per partition after each batch with views", async () => {
+  const d = await driver({ ...SMALL, heavy_hitters_capacity: "2" });
+  await d.pipe([
+    view("vid-a", T0),
+    view("vid-a", T0),
+    view("vid-b", T0),
+    view("vid-c", T0),
   ]);
-  assert.deepEqual(out.kv.slice(-3).map((op) => op.key), [key, key, key]);
-  const plain = run(processor(SMALL), records([view("vid-a", T0)]));
-  assert.ok(!plain.kv.some((op) => op.key.startsWith("top_videos:heavy:")));
+  // Capacity 2: vid-c evicts vid-b (1) and inherits its count: estimate 2.
+  assert.deepEqual(await zset(d, "top_videos:heavy:0"), ["vid-c 2", "vid-a 2"]);
+  const plain = await driver(SMALL);
+  await plain.pipe([view("vid-a", T0)]);
+  assert.deepEqual(await plain.kv.keys("top_videos:heavy:*"), []);
+});
+
+Deno.test("a view late for a sliding window never writes that window's key, even when the window never fired", async () => {
+  const d = await driver({
+    ...SMALL,
+    out_of_orderness_ms: "0",
+    allowed_lateness_ms: "0",
+  });
+  // The watermark goes to 06:09:59.999; then a view at 06:09:30 belongs to
+  // [06:08, 06:10), late (its end - 1 is at the watermark), and to
+  // [06:09, 06:11), on time. Only the second may hold it (as in Flink).
+  await d.pipe([view("vid-a", T0 + 10 * 60_000), view("vid-b", T0 + 570_000)]);
+  await d.endOfInput();
+  assert.deepEqual(await d.kv.keys("top_videos:sliding:*"), [
+    "top_videos:sliding:202603140611:0",
+    "top_videos:sliding:202603140612:0",
+  ]);
+  assert.deepEqual(await zset(d, "top_videos:sliding:202603140611:0"), [
+    "vid-b 1",
+    "vid-a 1",
+  ]);
+  assert.equal(d.counts().late, 0);
+});
+
+Deno.test("views keeps its outputs across a crash and a restart", async () => {
+  const d = await driver(SMALL);
+  await d.pipe([view("vid-a", T0), view("vid-b", T0 + 1)]);
+  await d.crash();
+  await d.pipe([view("vid-a", T0 + 2)]);
+  await d.restart();
+  await d.pipe([view("vid-a", T0 + 3)]);
+  assert.equal(await d.kv.get(countKey("vid-a")), "3");
+  assert.deepEqual(d.counts(), {
+    in: 4,
+    out: 4,
+    filtered: 0,
+    dead_lettered: 0,
+    late: 0,
+  });
 });
 
 // ---------------------------------------------------------------------------
-// Against the recorded fixture
+// Against the recorded fixture, processor by processor
 
 const FIXTURE_LINES = 20_000;
 
@@ -380,22 +349,50 @@ function batches<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
+/** What a batch wrote: key-value ops and side messages, as plain data. */
+function written(out: Outputs): { kv: KvOp[]; side: unknown[] } {
+  const result: { kv: KvOp[]; side: unknown[] } = { kv: [], side: [] };
+  for (const [sink, buffer] of out.buffers()) {
+    if (sink.name === "redis") result.kv = (buffer as KvBatch).ops();
+    else {
+      result.side = [...(buffer as SideMessages).byTopic];
+    }
+  }
+  return result;
+}
+
+function run(p: PartitionProcessor, batch: readonly LogRecord[]) {
+  const out = new Outputs();
+  p.process(batch, { now_ms: T0, out });
+  return written(out);
+}
+
+function finish(p: PartitionProcessor) {
+  const out = new Outputs();
+  p.endOfInput({ now_ms: T0, out });
+  return written(out);
+}
+
 Deno.test("over the fixture, every record lands in exactly one class: in = out + filtered + dead_lettered + late", async () => {
   const all = await fixtureRecords();
-  const job = viewsJob();
+  const stage = views.create().stages[0]!;
   let total_in = 0;
   let total_late = 0;
   let total_dead = 0;
   for (let partition = 0; partition < 4; partition++) {
-    const p = job.createProcessor(partition);
+    const p = stage.createProcessor(partition);
     const mine = all.filter((r) => r.partition === partition);
     const side = { late: 0, dead: 0 };
     for (const batch of batches(mine, 300)) {
-      const out = run(p, batch);
-      for (const m of out.messages) {
-        if (m.topic === lateTopic(TOPIC)) side.late++;
-        else if (m.topic === deadLetterTopic(TOPIC)) side.dead++;
-        else assert.fail(`unexpected topic ${m.topic}`);
+      for (
+        const [topic, messages] of run(p, batch).side as Array<
+          [string, unknown[]]
+        >
+      ) {
+        if (topic === "video-views.late") side.late += messages.length;
+        else if (topic === "video-views.dead-letter") {
+          side.dead += messages.length;
+        } else assert.fail(`unexpected topic ${topic}`);
       }
     }
     finish(p);
@@ -415,14 +412,15 @@ Deno.test("over the fixture, every record lands in exactly one class: in = out +
 
 Deno.test("over the fixture, a processor resumed from a JSON snapshot after every batch writes what an uninterrupted one writes", async () => {
   const all = await fixtureRecords();
-  const job = viewsJob({ heavy_hitters_capacity: 50 });
+  const stage = views.create({ options: { heavy_hitters_capacity: "50" } })
+    .stages[0]!;
   for (const partition of [0, 2]) {
     const mine = all.filter((r) => r.partition === partition);
-    const whole = job.createProcessor(partition);
-    let resumed = job.createProcessor(partition);
+    const whole = stage.createProcessor(partition);
+    let resumed = stage.createProcessor(partition);
     for (const batch of batches(mine, 250)) {
       const expected = run(whole, batch);
-      const copy = job.createProcessor(partition);
+      const copy = stage.createProcessor(partition);
       copy.restore(JSON.parse(JSON.stringify(resumed.snapshot())));
       resumed = copy;
       assert.deepEqual(run(resumed, batch), expected);
@@ -434,8 +432,9 @@ Deno.test("over the fixture, a processor resumed from a JSON snapshot after ever
 
 Deno.test("over the fixture, the batch size changes no total: per-key sums of increments are the same", async () => {
   const all = (await fixtureRecords()).filter((r) => r.partition === 1);
+  const stage = views.create().stages[0]!;
   const sums = (size: number) => {
-    const p = viewsJob().createProcessor(1);
+    const p = stage.createProcessor(1);
     const totals = new Map<string, number>();
     const outs = [...batches(all, size).map((b) => run(p, b)), finish(p)];
     for (const op of outs.flatMap((o) => o.kv)) {
@@ -449,28 +448,4 @@ Deno.test("over the fixture, the batch size changes no total: per-key sums of in
     return [...totals].sort((a, b) => a[0] < b[0] ? -1 : 1);
   };
   assert.deepEqual(sums(1), sums(777));
-});
-
-Deno.test("a view late for a sliding window never writes that window's key, even when the window never fired", () => {
-  const p = processor({
-    ...SMALL,
-    out_of_orderness_ms: 0,
-    allowed_lateness_ms: 0,
-  });
-  // The watermark goes to 06:09:59.999; then a view at 06:09:30 belongs to
-  // [06:08, 06:10), late (its end - 1 is at the watermark), and to
-  // [06:09, 06:11), on time. Only the second may hold it (as in Flink).
-  const out = run(
-    p,
-    records([view("vid-a", T0 + 10 * 60_000), view("vid-b", T0 + 570_000)]),
-  );
-  const keys = [...out.kv, ...finish(p).kv]
-    .filter((op) => op.op === "zadd")
-    .map((op) => `${op.key} ${(op as { member: string }).member}`);
-  assert.deepEqual(keys, [
-    "top_videos:sliding:202603140611:0 vid-a",
-    "top_videos:sliding:202603140611:0 vid-b",
-    "top_videos:sliding:202603140612:0 vid-a",
-  ]);
-  assert.equal(p.counts().late, 0);
 });

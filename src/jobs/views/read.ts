@@ -5,7 +5,7 @@
  */
 
 import type { KeyValue } from "../../ports.ts";
-import { byRank, type Ranked } from "./top_k.ts";
+import { byRank, type Ranked } from "../../flow/aggregates.ts";
 
 const SLIDING_PREFIX = "top_videos:sliding:";
 

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { type Ranked, topK } from "./top_k.ts";
+import { type Ranked, topK } from "./aggregates.ts";
 
 interface Counter {
   member: string;

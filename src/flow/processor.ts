@@ -1,0 +1,424 @@
+/**
+ * The processor a dataflow stage compiles to, for one input partition: the
+ * executor that owns what every job would otherwise write by hand —
+ * parsing and dead letters, the watermark (with idle advance), pushing
+ * elements through the operators, lateness and the late side output, the
+ * counts (`in = out + filtered + dead_lettered + late`), per-batch flushes
+ * and one snapshot holding every stateful step's state.
+ *
+ * A record's class: `dead_lettered` when its source could not parse it or a
+ * step failed on it; else `late` when a window step found it late for all
+ * its windows (beyond allowed lateness); else `out` when a stateful step or
+ * a sink took it; else `filtered`.
+ *
+ * @module
+ */
+
+import type { LogRecord } from "../ports.ts";
+import {
+  type Counts,
+  type Outputs,
+  type PartitionProcessor,
+  type ProcessContext,
+  zeroCounts,
+} from "../core/job.ts";
+import type { Sink } from "../sinks/sink.ts";
+import type { SideMessages } from "../sinks/side_topics.ts";
+import { type Parsed, SourceClock, type SourceOptions } from "./source.ts";
+import {
+  type Emit,
+  failed,
+  fanOut,
+  type LatePart,
+  type Origin,
+  ProcessStep,
+  type StepEnv,
+  type StepRuntime,
+  WindowStep,
+} from "./steps.ts";
+import type { GraphNode, WriteContext } from "./stream.ts";
+
+/** What a processor needs to know of its stage. */
+export interface DataflowStage {
+  job: string;
+  /** The topic the stage reads. */
+  topic: string;
+  source: GraphNode & { node: { kind: "source" } };
+  side: Sink<SideMessages>;
+  dead_letter_topic: string;
+  late_topic: string;
+}
+
+/** JSON-compatible state of a {@linkcode DataflowProcessor}. */
+export interface DataflowSnapshot {
+  version: 1;
+  source: unknown;
+  /** Each stateful step's state, by step name. */
+  steps: Record<string, unknown>;
+  counts: Counts;
+}
+
+/** A compiled stage for one partition; see the module documentation. */
+export class DataflowProcessor implements PartitionProcessor {
+  readonly #stage: DataflowStage;
+  readonly #partition: number;
+  readonly #source: SourceOptions<unknown>;
+  readonly #clock: SourceClock;
+  readonly #steps: StepRuntime[] = [];
+  readonly #emit: Emit;
+  #counts = zeroCounts();
+  #out: Outputs | null = null;
+  #now_ms = 0;
+  #advanced = Number.NEGATIVE_INFINITY;
+  #failures = 0;
+  /** Whether a processing-time step can ever do something here. */
+  readonly #ticking: boolean;
+
+  constructor(stage: DataflowStage, partition: number) {
+    this.#stage = stage;
+    this.#partition = partition;
+    this.#source = stage.source.node.options;
+    this.#clock = new SourceClock(this.#source);
+    const env: StepEnv = {
+      watermark: () => this.#clock.current(),
+      now: () => this.#now_ms,
+      latestTime: () => {
+        const max = this.#clock.maxTimestamp();
+        return Number.isFinite(max) ? max : 0;
+      },
+      outputFailed: (step, value, error) =>
+        this.#outputFailed(step, value, error),
+    };
+    this.#emit = fanOut(stage.source.children.map((c) => this.#build(c, env)));
+    this.#ticking = this.#source.idle_advance_ms !== undefined ||
+      this.#steps.some((step) => step instanceof ProcessStep);
+  }
+
+  process(records: readonly LogRecord[], ctx: ProcessContext): void {
+    this.#out = ctx.out;
+    for (const record of records) {
+      this.#counts.in++;
+      this.#logTick(record.timestamp);
+      this.#clock.appended(record.timestamp);
+      this.#now_ms = record.timestamp;
+      this.#handle(record);
+      const watermark = this.#clock.current();
+      if (watermark > this.#advanced) this.#advance(watermark);
+    }
+    this.#flush();
+    this.#out = null;
+  }
+
+  endOfInput(ctx: ProcessContext): void {
+    this.#out = ctx.out;
+    this.#now_ms = ctx.now_ms;
+    this.#advance(Number.POSITIVE_INFINITY);
+    this.#flush();
+    this.#out = null;
+  }
+
+  nextTick(): number | undefined {
+    if (!this.#ticking) return undefined;
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const step of this.#steps) {
+      const processing = step.nextProcessingTimer();
+      if (processing !== undefined && processing < earliest) {
+        earliest = processing;
+      }
+      const event = step.nextEventTimer();
+      if (event === undefined) continue;
+      const idle = this.#clock.idleTimeReaching(event);
+      if (idle !== undefined && idle < earliest) earliest = idle;
+    }
+    return Number.isFinite(earliest) ? earliest : undefined;
+  }
+
+  tick(ctx: ProcessContext): void {
+    this.#out = ctx.out;
+    this.#logTick(ctx.now_ms);
+    this.#flush();
+    this.#out = null;
+  }
+
+  counts(): Counts {
+    return { ...this.#counts };
+  }
+
+  snapshot(): DataflowSnapshot {
+    const steps: Record<string, unknown> = {};
+    for (const step of this.#steps) steps[step.name] = step.snapshot();
+    return {
+      version: 1,
+      source: this.#clock.snapshot(),
+      steps,
+      counts: { ...this.#counts },
+    };
+  }
+
+  restore(snapshot: unknown): void {
+    const s = snapshot as Partial<DataflowSnapshot> | null;
+    const where = `job '${this.#stage.job}' (topic '${this.#stage.topic}')`;
+    if (
+      s === null || typeof s !== "object" || s.version !== 1 ||
+      typeof s.steps !== "object" || s.steps === null ||
+      typeof s.counts !== "object"
+    ) {
+      throw new TypeError(
+        `Cannot restore ${where} as the snapshot must be a version 1 dataflow snapshot: current value is ${
+          JSON.stringify(snapshot)?.slice(0, 200)
+        }`,
+      );
+    }
+    const names = this.#steps.map((step) => step.name);
+    const stored = Object.keys(s.steps);
+    const missing = names.filter((n) => !stored.includes(n));
+    const extra = stored.filter((n) => !names.includes(n));
+    if (missing.length > 0 || extra.length > 0) {
+      throw new TypeError(
+        `Cannot restore ${where} as its checkpoint holds steps ${
+          JSON.stringify(stored)
+        } but the job has ${
+          JSON.stringify(names)
+        }: a renamed, added or removed stateful step needs a fresh start (new checkpoint prefix)`,
+      );
+    }
+    this.#clock.restore(s.source);
+    for (const step of this.#steps) step.restore(s.steps[step.name]);
+    this.#counts = { ...zeroCounts(), ...s.counts };
+    this.#advanced = this.#clock.current();
+  }
+
+  // ---- per record ----
+
+  #handle(record: LogRecord): void {
+    const stage = this.#stage;
+    let parsed: Parsed<unknown>;
+    try {
+      parsed = this.#source.parse(record.value, record);
+    } catch (error) {
+      parsed = {
+        error: `parse failed: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+      };
+    }
+    if ("error" in parsed) {
+      this.#deadLetter(record, parsed.error);
+      return;
+    }
+    if (!Number.isFinite(parsed.time)) {
+      this.#deadLetter(
+        record,
+        `event time must be a finite epoch time in ms: current value is ${
+          String(parsed.time)
+        }`,
+      );
+      return;
+    }
+    const origin: Origin = {
+      record,
+      late: null,
+      reached: false,
+      failed: null,
+    };
+    const key = parsed.key === undefined ? record.key : parsed.key;
+    this.#emit(parsed.value, key, parsed.time, origin);
+    if (origin.failed !== null) {
+      this.#deadLetter(record, origin.failed);
+    } else if (origin.late !== null) {
+      this.#counts.late++;
+      this.#out!.to(stage.side).add(
+        stage.late_topic,
+        record,
+        lateReason(origin.late),
+      );
+    } else if (origin.reached) this.#counts.out++;
+    else this.#counts.filtered++;
+    this.#clock.observe(parsed.time);
+  }
+
+  #deadLetter(record: LogRecord, reason: string): void {
+    this.#counts.dead_lettered++;
+    this.#out!.to(this.#stage.side).add(
+      this.#stage.dead_letter_topic,
+      record,
+      reason,
+    );
+  }
+
+  /** Processing time reached `now_ms`: idle advance, processing-time timers. */
+  #logTick(now_ms: number): void {
+    this.#now_ms = now_ms;
+    if (this.#clock.advanceIdle(now_ms)) this.#advance(this.#clock.current());
+    for (const step of this.#steps) step.tick(now_ms);
+  }
+
+  #advance(watermark: number): void {
+    this.#advanced = watermark;
+    for (const step of this.#steps) step.advance(watermark);
+  }
+
+  #flush(): void {
+    for (const step of this.#steps) step.flush();
+  }
+
+  #outputFailed(step: string, value: unknown, error: unknown): void {
+    // An output with no source record: reported on the dead-letter topic
+    // under a key of its own, so nothing vanishes silently.
+    const n = this.#failures++;
+    const record: LogRecord = {
+      topic: this.#stage.topic,
+      partition: this.#partition,
+      offset: -1,
+      key: `output:${step}:${n}`,
+      value: safeJson(value),
+      timestamp: this.#now_ms,
+    };
+    this.#out?.to(this.#stage.side).add(
+      this.#stage.dead_letter_topic,
+      record,
+      `step '${step}' failed on an output: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+    );
+  }
+
+  // ---- building the graph's runtime ----
+
+  #build(g: GraphNode, env: StepEnv): Emit {
+    const node = g.node;
+    const children = () =>
+      fanOut(
+        g.children.filter((c) => c.node.kind !== "late").map((c) =>
+          this.#build(c, env)
+        ),
+      );
+    switch (node.kind) {
+      case "map": {
+        const next = children();
+        const fn = node.fn;
+        return (value, key, time, origin) => {
+          let mapped: unknown;
+          try {
+            mapped = fn(value);
+          } catch (error) {
+            return failed("map", origin, env, value, error);
+          }
+          next(mapped, key, time, origin);
+        };
+      }
+      case "filter": {
+        const next = children();
+        const fn = node.fn;
+        return (value, key, time, origin) => {
+          let kept: boolean;
+          try {
+            kept = fn(value) === true;
+          } catch (error) {
+            return failed("filter", origin, env, value, error);
+          }
+          if (kept) next(value, key, time, origin);
+        };
+      }
+      case "flatMap": {
+        const next = children();
+        const fn = node.fn;
+        return (value, key, time, origin) => {
+          let many: unknown[];
+          try {
+            many = [...fn(value)];
+          } catch (error) {
+            return failed("flatMap", origin, env, value, error);
+          }
+          for (const item of many) next(item, key, time, origin);
+        };
+      }
+      case "keyBy": {
+        const next = children();
+        const fn = node.fn;
+        return (value, _key, time, origin) => {
+          let key: unknown;
+          try {
+            key = fn(value);
+          } catch (error) {
+            return failed("keyBy", origin, env, value, error);
+          }
+          if (typeof key !== "string") {
+            return failed(
+              "keyBy",
+              origin,
+              env,
+              value,
+              new TypeError(
+                `a key must be a string: current value is ${safeJson(key)}`,
+              ),
+            );
+          }
+          next(value, key, time, origin);
+        };
+      }
+      case "window": {
+        const step = new WindowStep(node.name, node.options, env);
+        this.#steps.push(step);
+        const late = fanOut(
+          g.children.filter((c) => c.node.kind === "late").flatMap((c) =>
+            c.children.map((cc) => this.#build(cc, env))
+          ),
+        );
+        step.connect(children(), late);
+        return step.push;
+      }
+      case "process": {
+        const step = new ProcessStep(node.name, node.fn, env);
+        this.#steps.push(step);
+        step.connect(children());
+        return step.push;
+      }
+      case "to": {
+        const { sink, write } = node;
+        const stage = this.#stage;
+        const partition = this.#partition;
+        return (value, key, time, origin) => {
+          if (origin !== null) origin.reached = true;
+          const ctx: WriteContext = {
+            partition,
+            topic: stage.topic,
+            key,
+            time,
+          };
+          try {
+            write(value, this.#out!.to(sink), ctx);
+          } catch (error) {
+            failed(`to ${sink.name}`, origin, env, value, error);
+          }
+        };
+      }
+      case "late":
+      case "source":
+        throw new TypeError(
+          `Cannot build the dataflow as a '${node.kind}' node cannot follow another node`,
+        );
+    }
+  }
+}
+
+/** The late side output's reason: what the record missed, and the lateness. */
+export function lateReason(parts: readonly LatePart[]): string {
+  const lateness = parts[0]?.lateness_ms;
+  if (parts.every((p) => p.lateness_ms === lateness)) {
+    return `late beyond allowed lateness of ${lateness} ms for: ${
+      parts.map((p) => p.label).join(", ")
+    }`;
+  }
+  return `late beyond allowed lateness for: ${
+    parts.map((p) => `${p.label} (${p.lateness_ms} ms)`).join(", ")
+  }`;
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
