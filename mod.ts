@@ -13,9 +13,10 @@
  *   parse checks for JSON events ({@linkcode jsonEvents}, ...).
  * - Sinks: {@linkcode redisSink} (fenced batches, exactly once), and the
  *   {@linkcode Sink} interface to write one's own.
- * - Running: {@linkcode Runner} with production adapters (`deno task run
- *   --prod`), {@linkcode CheckpointStore}; the escape hatch for jobs
- *   written by hand ({@linkcode jobSpec}, {@linkcode PartitionProcessor}).
+ * - Running: {@linkcode runJobs} with the production services of
+ *   {@linkcode connectServices} (what `deno task run --prod` does), or a
+ *   {@linkcode Runner} of one's own; the escape hatch for jobs written by
+ *   hand ({@linkcode jobSpec}, {@linkcode PartitionProcessor}).
  * - Ports ({@linkcode Log}, {@linkcode KeyValue}, {@linkcode ObjectStore},
  *   {@linkcode Warehouse}, {@linkcode Clock}): what every adapter and
  *   simulator twin implements.
@@ -133,6 +134,19 @@ export {
 
 // Running jobs.
 export {
+  type JobEvent,
+  JobFailedError,
+  runJobs,
+  type RunJobsOptions,
+} from "./src/run/production.ts";
+export {
+  type ConnectOptions,
+  connectServices,
+  type Services,
+} from "./src/cli/services.ts";
+export { type Config, loadConfig } from "./src/adapters/config.ts";
+export {
+  type PartitionStatus,
   Runner,
   type RunnerEvent,
   type RunnerOptions,

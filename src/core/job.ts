@@ -101,6 +101,8 @@ export interface PartitionProcessor {
   tick?(ctx: ProcessContext): void;
   /** Where every record handled so far went. */
   counts(): Counts;
+  /** The partition's watermark (event time), for metrics; optional. */
+  watermark?(): number;
   /** JSON-compatible state: everything needed to resume after the last record. */
   snapshot(): unknown;
   /** Resumes from a snapshot taken by a processor of the same stage. */

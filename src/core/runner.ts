@@ -93,6 +93,23 @@ export type RunnerEvent =
   | { type: "retry"; attempt: number; error: string }
   | { type: "fenced"; topic: string; partition: number; epoch: number };
 
+/** What the runner knows of a partition it owns (for metrics and the API). */
+export interface PartitionStatus {
+  topic: string;
+  partition: number;
+  /** Next input offset to handle. */
+  position: number;
+  epoch: number;
+  counts: Counts;
+  /** The processor's watermark, when it tells; null before any event. */
+  watermark_ms: number | null;
+  /** Processing time of the last committed checkpoint (or of the assignment). */
+  last_checkpoint_ms: number;
+  /** How long the last checkpoint took, null before the first. */
+  last_checkpoint_duration_ms: number | null;
+  checkpoints: number;
+}
+
 /** Options of {@linkcode Runner}. */
 export interface RunnerOptions {
   job: Job;
@@ -148,6 +165,8 @@ interface Task {
   ticks: number;
   epoch: number;
   last_checkpoint_ms: number;
+  last_checkpoint_duration_ms: number | null;
+  checkpoints: number;
   /** Records or steps handled since the last checkpoint. */
   dirty: boolean;
   /** The partition's write in flight; it never rejects (see `flush_error`). */
@@ -253,6 +272,26 @@ export class Runner {
       addCounts(counts, task.processor.counts());
     }
     return byTopic;
+  }
+
+  /** Every partition this instance owns, by topic then partition. */
+  status(): PartitionStatus[] {
+    return this.#sortedTasks().map((task) => {
+      const watermark = task.processor.watermark?.();
+      return {
+        topic: task.stage.topic,
+        partition: task.partition,
+        position: task.position,
+        epoch: task.epoch,
+        counts: task.processor.counts(),
+        watermark_ms: watermark !== undefined && Number.isFinite(watermark)
+          ? watermark
+          : null,
+        last_checkpoint_ms: task.last_checkpoint_ms,
+        last_checkpoint_duration_ms: task.last_checkpoint_duration_ms,
+        checkpoints: task.checkpoints,
+      };
+    });
   }
 
   /**
@@ -555,6 +594,8 @@ export class Runner {
       throw this.#fail(error);
     }
     task.last_checkpoint_ms = clock.now();
+    task.last_checkpoint_duration_ms = task.last_checkpoint_ms - started_ms;
+    task.checkpoints++;
     task.dirty = false;
     this.#checkpoints_taken++;
     this.#emit({
@@ -672,6 +713,8 @@ export class Runner {
       ticks: checkpoint?.ticks ?? 0,
       epoch: claim.epoch,
       last_checkpoint_ms: clock.now(),
+      last_checkpoint_duration_ms: null,
+      checkpoints: 0,
       dirty: false,
       flushing: null,
       flush_error: undefined,

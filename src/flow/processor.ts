@@ -144,6 +144,10 @@ export class DataflowProcessor implements PartitionProcessor {
     return { ...this.#counts };
   }
 
+  watermark(): number {
+    return this.#clock.current();
+  }
+
   snapshot(): DataflowSnapshot {
     const steps: Record<string, unknown> = {};
     for (const step of this.#steps) steps[step.name] = step.snapshot();

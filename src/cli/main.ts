@@ -1,0 +1,64 @@
+/**
+ * The `freshet` command: dispatches to one module per command. `main.ts`
+ * adds the simulator's `sim` (`src/` never imports `sim/`).
+ *
+ * @module
+ */
+
+import { UsageError } from "./args.ts";
+import { ConfigError } from "../adapters/config.ts";
+import { runCommand } from "./run.ts";
+import { produceCommand } from "./produce.ts";
+
+/** A command added by the entry point (the simulator's `sim`). */
+export interface ExtraCommand {
+  run(args: readonly string[]): Promise<number>;
+  help: string;
+}
+
+const USAGE = `freshet: real-time event pipelines
+
+Commands:
+  sim       replay recorded fixtures on a virtual clock (no services needed)
+  run       run jobs (--prod: against Kafka, Redis and S3)
+  produce   write a fixture to a job's Kafka topic
+
+'freshet COMMAND --help' describes a command.`;
+
+/** Runs the command line; answers the exit code. */
+export async function main(
+  args: readonly string[],
+  extra: Record<string, ExtraCommand> = {},
+): Promise<number> {
+  const [command, ...rest] = args;
+  try {
+    switch (command) {
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        console.log(USAGE);
+        return 0;
+      case "run":
+        return await runCommand(rest);
+      case "produce":
+        return await produceCommand(rest);
+      default: {
+        const found = extra[command];
+        if (found !== undefined) return await found.run(rest);
+        throw new UsageError(
+          `unknown command '${command}' (known: ${
+            ["sim", "run", "produce", ...Object.keys(extra)]
+              .filter((c, i, all) => all.indexOf(c) === i).join(", ")
+          })`,
+        );
+      }
+    }
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ConfigError) {
+      console.error(`freshet: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * `freshet run`: runs jobs. With `--prod`, against the services configured
+ * by environment; a failing job restarts in-process from its checkpoints
+ * (`--restart-attempts`, `--restart-delay-ms`), then the command exits 1
+ * with the cause.
+ *
+ * @module
+ */
+
+import {
+  flagHelp,
+  type FlagSpec,
+  intFlag,
+  parseArgs,
+  UsageError,
+} from "./args.ts";
+import { CONFIG_FLAGS, jobOverrides, loadSettings } from "./options.ts";
+import { selectJobs } from "./jobs.ts";
+import { connectServices } from "./services.ts";
+import { JOBS } from "../jobs/registry.ts";
+import { type JobEvent, runJobs } from "../run/production.ts";
+
+const RUN_SPEC: FlagSpec = {
+  values: {
+    job: `job to run: ${
+      JOBS.map((j) => j.name).join(", ")
+    } (default: every job)`,
+    "job-file":
+      "a job of your own: a module whose default export is defineJob({...})",
+    config:
+      "JSON config file of settings (flags > environment > file > defaults)",
+    group: "consumer group (default: freshet-<job>)",
+    "checkpoint-interval-ms":
+      "processing time between checkpoints of a partition (default: 10000)",
+    "session-timeout-ms":
+      "Kafka consumer group session timeout (default: 30000)",
+    "restart-attempts":
+      "in-process restarts of a failed job before the command fails (default: 3)",
+    "restart-delay-ms": "wait before each restart (default: 10000)",
+    topic:
+      "input topic instead of the job's own (needs --job; side outputs follow: <topic>.dead-letter, ...)",
+    "job-options":
+      "the job's options as name=value,name=value (needs --job; see 'deno task sim --help')",
+    "key-prefix":
+      "prefix of every Redis key the jobs write, fences included (default: none)",
+    "checkpoint-prefix":
+      "key prefix of checkpoints in the S3 bucket (default: checkpoints)",
+    ...CONFIG_FLAGS,
+  },
+  booleans: {
+    prod: "run against the real services configured by environment",
+    help: "print this help",
+  },
+};
+
+/** Help of `freshet run`. */
+export const RUN_HELP = `freshet run: run jobs
+
+Usage: deno task run --prod [flags]
+
+With --prod, consumes the jobs' topics from Kafka and writes to their sinks
+(Redis, Kafka, S3), with checkpoints in S3, configured by KAFKA_BROKERS,
+REDIS_URL, S3_ENDPOINT, S3_BUCKET, S3_REGION, AWS_ACCESS_KEY_ID and
+AWS_SECRET_ACCESS_KEY. Start more instances with the same flags to scale
+out: they share partitions through the consumer group. A failing job
+restarts from its checkpoints after a delay, a few times, then the command
+exits 1 with the cause. Stops cleanly on SIGINT or SIGTERM.
+
+Flags:
+${flagHelp(RUN_SPEC)}`;
+
+/** Runs `freshet run`; answers the exit code. */
+export async function runCommand(args: readonly string[]): Promise<number> {
+  const parsed = parseArgs(args, RUN_SPEC);
+  if (parsed.booleans.has("help")) {
+    console.log(RUN_HELP);
+    return 0;
+  }
+  if (!parsed.booleans.has("prod")) {
+    throw new UsageError(
+      "local runs with embedded backends are not available yet: use 'deno task run --prod' against real services, or 'deno task sim' to replay fixtures",
+    );
+  }
+  const entries = await selectJobs(
+    parsed.values.get("job"),
+    parsed.values.get("job-file"),
+  );
+  const overrides = jobOverrides(parsed, entries);
+  const key_prefix = parsed.values.get("key-prefix") ?? "";
+  if (/[*?[\]\\]/.test(key_prefix)) {
+    throw new UsageError(
+      `flag --key-prefix must not contain glob characters (*?[]\\): got '${key_prefix}'`,
+    );
+  }
+  const checkpoint_prefix = parsed.values.get("checkpoint-prefix") ??
+    "checkpoints";
+  if (checkpoint_prefix === "") {
+    throw new UsageError("flag --checkpoint-prefix must not be empty");
+  }
+  const restart_attempts = intFlag(parsed, "restart-attempts", 3);
+  const restart_delay_ms = intFlag(parsed, "restart-delay-ms", 10_000);
+  if (restart_attempts < 0 || restart_delay_ms < 0) {
+    throw new UsageError(
+      `flags --restart-attempts and --restart-delay-ms must not be negative: got ${restart_attempts} and ${restart_delay_ms}`,
+    );
+  }
+  const settings = await loadSettings(parsed);
+  const services = await connectServices(settings, {
+    key_prefix,
+    session_timeout_ms: intFlag(parsed, "session-timeout-ms", 30_000),
+  });
+  const say = (event: Record<string, unknown>) =>
+    console.log(JSON.stringify(event));
+  say({ event: "config", settings: settings.describe() });
+
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  try {
+    await runJobs({
+      jobs: entries.map((entry) => entry.create(overrides)),
+      ...services,
+      checkpoint_prefix,
+      group_id: parsed.values.get("group"),
+      checkpoint_interval_ms: intFlag(parsed, "checkpoint-interval-ms", 10_000),
+      restart_attempts,
+      restart_delay_ms,
+      signal: controller.signal,
+      onEvent: (event) => {
+        const line = describe(event);
+        if (line !== null) say(line);
+      },
+    });
+  } catch (error) {
+    say({ event: "failed", error: (error as Error).message });
+    return 1;
+  } finally {
+    Deno.removeSignalListener("SIGINT", stop);
+    Deno.removeSignalListener("SIGTERM", stop);
+    await services.close();
+  }
+  return 0;
+}
+
+/** A job event as a log line, or null (checkpoints are too many to log). */
+function describe(event: JobEvent): Record<string, unknown> | null {
+  if (event.type === "runner") {
+    if (event.event.type === "checkpoint") return null;
+    return { job: event.job, ...event.event };
+  }
+  const { type, ...fields } = event;
+  return { event: type, ...fields };
+}
