@@ -24,7 +24,14 @@ import {
 } from "../core/job.ts";
 import type { Sink } from "../sinks/sink.ts";
 import type { SideMessages } from "../sinks/side_topics.ts";
-import { type Parsed, SourceClock, type SourceOptions } from "./source.ts";
+import {
+  DEFAULT_MAX_AHEAD_MS,
+  DEFAULT_MIN_EVENT_TIME_MS,
+  type Parsed,
+  SourceClock,
+  type SourceOptions,
+} from "./source.ts";
+import { formatIso } from "../core/time.ts";
 import {
   type Emit,
   failed,
@@ -73,12 +80,17 @@ export class DataflowProcessor implements PartitionProcessor {
   #failures = 0;
   /** Whether a processing-time step can ever do something here. */
   readonly #ticking: boolean;
+  readonly #max_ahead_ms: number;
+  readonly #min_time_ms: number;
 
   constructor(stage: DataflowStage, partition: number) {
     this.#stage = stage;
     this.#partition = partition;
     this.#source = stage.source.node.options;
     this.#clock = new SourceClock(this.#source);
+    this.#max_ahead_ms = this.#source.max_ahead_ms ?? DEFAULT_MAX_AHEAD_MS;
+    this.#min_time_ms = this.#source.min_event_time_ms ??
+      DEFAULT_MIN_EVENT_TIME_MS;
     const env: StepEnv = {
       watermark: () => this.#clock.current(),
       now: () => this.#now_ms,
@@ -210,11 +222,35 @@ export class DataflowProcessor implements PartitionProcessor {
       this.#deadLetter(record, parsed.error);
       return;
     }
-    if (!Number.isFinite(parsed.time)) {
+    if (!Number.isSafeInteger(parsed.time)) {
       this.#deadLetter(
         record,
-        `event time must be a finite epoch time in ms: current value is ${
+        `event time must be a whole number of epoch milliseconds: current value is ${
           String(parsed.time)
+        }`,
+      );
+      return;
+    }
+    if (parsed.time < this.#min_time_ms) {
+      this.#deadLetter(
+        record,
+        `event time ${formatIso(parsed.time)} is before ${
+          formatIso(this.#min_time_ms)
+        }, the earliest accepted`,
+      );
+      return;
+    }
+    if (parsed.time > record.timestamp + this.#max_ahead_ms) {
+      // A far-future time would carry the watermark with it and make every
+      // later record of the partition late.
+      this.#deadLetter(
+        record,
+        `event time ${
+          formatIso(parsed.time)
+        } is more than ${this.#max_ahead_ms} ms ahead of the record's append time ${
+          Number.isSafeInteger(record.timestamp)
+            ? formatIso(record.timestamp)
+            : String(record.timestamp)
         }`,
       );
       return;

@@ -52,7 +52,22 @@ export interface SourceOptions<T> {
   idle_advance_ms?: number;
   /** Partitions to create the topic with when it is missing. Default: 4. */
   partitions?: number;
+  /**
+   * How far an event time may be ahead of its record's append time: a record
+   * further in the future (a wrong clock, a bad field) goes to the dead
+   * letters and never moves the watermark, which would otherwise make every
+   * later record late. `Infinity` turns the check off. Default: 3 600 000 (1 h).
+   */
+  max_ahead_ms?: number;
+  /** Event times before this one are bad records. Default: 2000-01-01T00:00:00Z. */
+  min_event_time_ms?: number;
 }
+
+/** Default of {@linkcode SourceOptions.max_ahead_ms}. */
+export const DEFAULT_MAX_AHEAD_MS = 3_600_000;
+
+/** Default of {@linkcode SourceOptions.min_event_time_ms}: 2000-01-01T00:00:00Z. */
+export const DEFAULT_MIN_EVENT_TIME_MS = 946_684_800_000;
 
 /** JSON-compatible state of a {@linkcode SourceClock}. */
 export interface SourceClockSnapshot {

@@ -238,3 +238,34 @@ Deno.test("a job refuses two steps or two sinks with one name, and a checkpoint 
     /holds steps \["theirs"\] but the job has \["mine"\]/,
   );
 });
+
+Deno.test("an event time far ahead of its append time, or before 2000, is a bad record and never moves the watermark", async () => {
+  const redis = redisSink();
+  const d = await drive(job((events) => {
+    events.keyBy((e) => e.k as string)
+      .window({ assigner: tumbling({ size_ms: 1_000 }), aggregate: count() })
+      .to(redis, (r, kv) => kv.incrby(`count:${r.key}`, r.value));
+  }));
+  // Appended at T0 (the driver's clock): an hour ahead is the limit.
+  await d.pipe([
+    event("a", T0 + 3_600_000 + 1),
+    event("a", 946_684_799_999),
+    event("a", T0 + 100),
+    event("a", T0 + 3_600_000),
+  ]);
+  assert.deepEqual(
+    d.records("in.dead-letter").map((r) => JSON.parse(r.value).reason),
+    [
+      "event time 2026-01-05T10:00:00.001Z is more than 3600000 ms ahead of the record's append time 2026-01-05T09:00:00Z",
+      "event time 1999-12-31T23:59:59.999Z is before 2000-01-01T00:00:00Z, the earliest accepted",
+    ],
+  );
+  // Had the first one moved the watermark, T0 + 100 would have been late.
+  assert.deepEqual(d.counts(), {
+    in: 4,
+    out: 2,
+    filtered: 0,
+    dead_lettered: 2,
+    late: 0,
+  });
+});

@@ -172,6 +172,8 @@ Deno.test("a view late beyond lateness counts all-time, stays out of its closed 
     out_of_orderness_ms: "0",
     allowed_lateness_ms: "60000",
   });
+  // Appended at 09:00 (an event time ahead of its append time is refused).
+  d.clock.advanceTo(T0 + 3 * HOUR_MS);
   await d.pipe([view("vid-a", T0 + 3 * HOUR_MS), view("vid-b", T0 + 1_000)]);
   assert.equal(await d.kv.get(countKey("vid-b")), "1");
   assert.deepEqual(await zset(d, "top_videos"), ["vid-b 1", "vid-a 1"]);
@@ -191,7 +193,7 @@ Deno.test("a view late beyond lateness counts all-time, stays out of its closed 
     source: { topic: TOPIC, partition: 0, offset: 1 },
     key: "vid-b",
     value: view("vid-b", T0 + 1_000),
-    timestamp: T0,
+    timestamp: T0 + 3 * HOUR_MS,
   });
   assert.deepEqual(d.counts(), {
     in: 2,
@@ -208,6 +210,7 @@ Deno.test("a view late within lateness still lands in its closed hour's leaderbo
     allowed_lateness_ms: "60000",
   });
   // The watermark passes 07:00 by 30 s: hour 06 closed, but within lateness.
+  d.clock.advanceTo(T0 + HOUR_MS + 30_000);
   await d.pipe([view("vid-a", T0 + HOUR_MS + 30_000), view("vid-b", T0 + 5)]);
   assert.deepEqual(await zset(d, "top_videos:hour:2026031406"), ["vid-b 1"]);
   assert.deepEqual(d.records("video-views.late"), []);
