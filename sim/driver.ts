@@ -180,6 +180,7 @@ export class JobDriver {
       partitionCount: (topic) => twin.partitionCount(topic),
       produce: (topic, messages) => twin.produce(topic, messages),
       transaction: (id) => twin.transaction(id),
+      transactionalProducer: (id) => twin.transactionalProducer(id),
       endOffsets: (topic) => twin.endOffsets(topic),
       read: (topic, partition, offset, max) =>
         twin.read(topic, partition, offset, max),

@@ -18,6 +18,7 @@ import type {
   LogTransaction,
   OffsetCommit,
   TopicPartition,
+  TransactionalProducer,
 } from "../src/ports.ts";
 import {
   type FailMode,
@@ -236,6 +237,8 @@ export class LogTwin implements Log {
   #failures: FailureInjector;
   #topics = new Map<string, Topic>();
   #open = new Map<string, Txn>();
+  /** Claims of each transactional id so far: a claim is current while it is the last. */
+  #claims = new Map<string, number>();
   #groups = new Map<string, Group>();
   /** Committed offsets by group, then topic, then partition. */
   #committed = new Map<string, Map<string, StoredOffset[]>>();
@@ -289,8 +292,48 @@ export class LogTwin implements Log {
   }
 
   transaction(transactionalId: string): Promise<LogTransaction> {
-    const previous = this.#open.get(transactionalId);
+    return this.#begin(transactionalId, this.#claim(transactionalId));
+  }
+
+  transactionalProducer(
+    transactionalId: string,
+  ): Promise<TransactionalProducer> {
+    return this.#fallible("transactionalProducer", () => {
+      const claim = this.#claim(transactionalId);
+      return {
+        begin: () => {
+          if (this.#claims.get(transactionalId) !== claim) {
+            return Promise.reject(
+              new FencedError(
+                `Cannot begin a transaction of '${transactionalId}' as a newer claim of the id fenced this one`,
+              ),
+            );
+          }
+          const open = this.#open.get(transactionalId);
+          if (open !== undefined && open.state === "open") {
+            return Promise.reject(
+              new Error(
+                `Cannot begin a transaction of '${transactionalId}' as one is open: commit or abort it first`,
+              ),
+            );
+          }
+          return this.#begin(transactionalId, claim);
+        },
+        close: () => Promise.resolve(),
+      };
+    });
+  }
+
+  /** A new claim of `id`: fences the id's open transaction and older claims. */
+  #claim(id: string): number {
+    const previous = this.#open.get(id);
     if (previous !== undefined) this.#end(previous, "fenced");
+    const claim = (this.#claims.get(id) ?? 0) + 1;
+    this.#claims.set(id, claim);
+    return claim;
+  }
+
+  #begin(transactionalId: string, claim: number): Promise<LogTransaction> {
     const txn: Txn = {
       id: transactionalId,
       state: "open",
@@ -303,6 +346,9 @@ export class LogTwin implements Log {
     // a kafkajs transaction after a failed request (see the class doc).
     let failure: { error: Error; in_commit: boolean } | null = null;
     const usable = (action: string) => {
+      if (
+        txn.state === "open" && this.#claims.get(transactionalId) !== claim
+      ) this.#end(txn, "fenced");
       if (txn.state === "fenced") {
         throw new FencedError(
           `Cannot ${action} transaction '${txn.id}' as a newer transaction with the same id fenced it`,

@@ -131,6 +131,19 @@ export interface LogTransaction {
   abort(): Promise<void>;
 }
 
+/**
+ * A claim of a transactional id (Kafka's `initTransactions`): it fenced
+ * every older claim of the id (their open transaction was aborted, their
+ * later calls throw {@linkcode FencedError}). Its transactions run one at a
+ * time; a newer claim fences them too.
+ */
+export interface TransactionalProducer {
+  /** Begins the next transaction; rejects with `FencedError` once a newer claim exists. */
+  begin(): Promise<LogTransaction>;
+  /** Lets go of the claim (an open transaction is left to be aborted). */
+  close(): Promise<void>;
+}
+
 /** A partitioned, append-only log (Kafka). */
 export interface Log {
   /** Creates the topic when missing; an existing topic is left as it is. */
@@ -141,9 +154,15 @@ export interface Log {
   produce(topic: string, messages: LogMessage[]): Promise<void>;
   /**
    * Starts a transaction. A later transaction with the same id fences this
-   * one: its commit fails and its records never become visible.
+   * one: its commit fails and its records never become visible. (A claim and
+   * one transaction: see {@linkcode transactionalProducer}.)
    */
   transaction(transactionalId: string): Promise<LogTransaction>;
+  /**
+   * Claims a transactional id for a series of transactions, fencing every
+   * older claim of it, in this process or another.
+   */
+  transactionalProducer(transactionalId: string): Promise<TransactionalProducer>;
   /** Offset after the last committed record, per partition. */
   endOffsets(topic: string): Promise<number[]>;
   /** Reads committed records of one partition from `offset`, at most `max`. */

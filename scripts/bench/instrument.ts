@@ -205,6 +205,7 @@ export function observedLog(
       stats.produce.calls++;
     },
     transaction: (id) => inner.transaction(id),
+    transactionalProducer: (id) => inner.transactionalProducer(id),
     endOffsets: (topic) => inner.endOffsets(topic),
     committedOffsets: (groupId, topic) =>
       inner.committedOffsets(groupId, topic),

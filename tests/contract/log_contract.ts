@@ -443,6 +443,69 @@ export function logContract(
   );
 
   test(
+    "a claimed transactional producer runs transactions one after another, each visible once it commits",
+    async (log, unique) => {
+      const output = unique();
+      const group = unique();
+      await log.createTopic(output, 1);
+      const producer = await log.transactionalProducer(unique());
+      for (let i = 0; i < 3; i++) {
+        const txn = await producer.begin();
+        await txn.produce(output, [{ key: "k", value: `v${i}`, partition: 0 }]);
+        await txn.sendOffsets(group, [
+          { topic: output, partition: 0, offset: i + 1, metadata: `m${i}` },
+        ]);
+        await txn.commit();
+        assert.deepEqual(
+          values(await log.read(output, 0, 0, 10)),
+          Array.from({ length: i + 1 }, (_, j) => `v${j}`),
+        );
+      }
+      const aborted = await producer.begin();
+      await aborted.produce(output, [{ key: "k", value: "no", partition: 0 }]);
+      await aborted.abort();
+      const last = await producer.begin();
+      await last.produce(output, [{ key: "k", value: "v3", partition: 0 }]);
+      await last.commit();
+      assert.deepEqual(values(await log.read(output, 0, 0, 10)), [
+        "v0",
+        "v1",
+        "v2",
+        "v3",
+      ]);
+      assert.deepEqual(await log.committedOffsets(group, output), [
+        { partition: 0, offset: 3, metadata: "m2" },
+      ]);
+      await producer.close();
+    },
+  );
+
+  test(
+    "a newer claim of a transactional id fences the older one: its open transaction never shows, its next begin throws FencedError",
+    async (log, unique) => {
+      const output = unique();
+      const group = unique();
+      const id = unique();
+      await log.createTopic(output, 1);
+      const old = await log.transactionalProducer(id);
+      const committed = await old.begin();
+      await committed.produce(output, [{ key: "k", value: "a", partition: 0 }]);
+      await committed.commit();
+      const open = await old.begin();
+      await open.produce(output, [{ key: "k", value: "zombie", partition: 0 }]);
+      const fresh = await log.transactionalProducer(id);
+      await assertFenced(open, output, group);
+      await assert.rejects(old.begin(), FencedError);
+      const txn = await fresh.begin();
+      await txn.produce(output, [{ key: "k", value: "b", partition: 0 }]);
+      await txn.commit();
+      assert.deepEqual(values(await log.read(output, 0, 0, 10)), ["a", "b"]);
+      await old.close();
+      await fresh.close();
+    },
+  );
+
+  test(
     "offsets sent in a committed transaction are visible together with its records",
     async (log, unique) => {
       const input = unique();

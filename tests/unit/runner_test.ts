@@ -149,6 +149,7 @@ function capturing(log: LogTwin, consumers: LogConsumer[]): Log {
     partitionCount: (topic) => log.partitionCount(topic),
     produce: (topic, messages) => log.produce(topic, messages),
     transaction: (id) => log.transaction(id),
+    transactionalProducer: (id) => log.transactionalProducer(id),
     endOffsets: (topic) => log.endOffsets(topic),
     committedOffsets: (groupId, topic) => log.committedOffsets(groupId, topic),
     read: (topic, partition, offset, max) =>

@@ -44,6 +44,7 @@ import type {
   LogMessage,
   LogRecord,
   LogTransaction,
+  TransactionalProducer,
 } from "../../ports.ts";
 import { registerCompressionCodecs } from "./codecs.ts";
 import {
@@ -202,6 +203,12 @@ export class KafkaLog implements Log {
 
   transaction(transactionalId: string): Promise<LogTransaction> {
     return this.#transactional.begin(transactionalId);
+  }
+
+  transactionalProducer(
+    transactionalId: string,
+  ): Promise<TransactionalProducer> {
+    return this.#transactional.claim(transactionalId);
   }
 
   async endOffsets(topic: string): Promise<number[]> {

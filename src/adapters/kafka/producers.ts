@@ -1,5 +1,7 @@
 /**
- * One transactional producer per `transaction(id)`.
+ * Transactional producers: one per `transaction(id)`, or one per claim
+ * (`claim(id)`, the port's `transactionalProducer`) that runs a series of
+ * transactions.
  *
  * Every transaction gets a new producer, whose InitProducerId claims the id:
  * it fences every older producer of the id, in this process or another (the
@@ -24,6 +26,7 @@ import {
   type Producer,
   type RetryOptions,
 } from "kafkajs";
+import type { TransactionalProducer } from "../../ports.ts";
 import { fencedError } from "./errors.ts";
 import { KafkaTransaction } from "./transaction.ts";
 import type { TransactionWrites } from "./visibility.ts";
@@ -83,6 +86,65 @@ export class TransactionalProducers {
       if (slot.superseded) throw fencedError(id, "begin", error);
       throw error;
     }
+  }
+
+  /**
+   * Claims `id` with a new producer (its InitProducerId fences every older
+   * producer of the id) whose transactions run one after another on it, as
+   * Java's `initTransactions` then `beginTransaction`. A producer that ends a
+   * transaction badly (fenced, failed, in doubt) is discarded: claim again.
+   */
+  async claim(id: string): Promise<TransactionalProducer> {
+    const previous = this.#latest.get(id);
+    if (previous !== undefined) {
+      previous.superseded = true;
+      this.#discard(id, previous, previous.open?.fence());
+    }
+    const slot = this.#create(id);
+    this.#latest.set(id, slot);
+    try {
+      await slot.connected;
+    } catch (error) {
+      this.#discard(id, slot);
+      if (slot.superseded) throw fencedError(id, "claim", error);
+      throw error;
+    }
+    return {
+      begin: async () => {
+        if (slot.superseded) throw fencedError(id, "begin");
+        if (slot.discarded) {
+          throw new Error(
+            `Cannot begin a transaction of '${id}' as its producer ended a transaction badly: claim the id again`,
+          );
+        }
+        if (slot.open !== null) {
+          throw new Error(
+            `Cannot begin a transaction of '${id}' as one is open: commit or abort it first`,
+          );
+        }
+        let begun;
+        try {
+          begun = await slot.producer.transaction();
+        } catch (error) {
+          this.#discard(id, slot);
+          if (slot.superseded) throw fencedError(id, "begin", error);
+          throw error;
+        }
+        const transaction = new KafkaTransaction(id, begun, {
+          onEnd: (reusable) => {
+            slot.open = null;
+            if (!reusable) this.#discard(id, slot);
+          },
+          awaitVisible: this.#options.awaitVisible,
+        });
+        slot.open = transaction;
+        return transaction;
+      },
+      close: () => {
+        this.#discard(id, slot);
+        return Promise.resolve();
+      },
+    };
   }
 
   /** Disconnects every producer (open transactions are left to the broker). */

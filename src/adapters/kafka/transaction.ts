@@ -69,8 +69,12 @@ const CONCURRENT_MAX_DELAY_MS = 500;
 
 /** What a {@linkcode KafkaTransaction} tells the producer pool. */
 export interface TransactionHooks {
-  /** The producer has done its work (the transaction ended, failed or was fenced). */
-  onEnd(): void;
+  /**
+   * The transaction can do nothing more. `reusable`: it committed, or
+   * aborted without an earlier failure, so its producer may begin another
+   * transaction; otherwise (fenced, failed, in doubt) it must be discarded.
+   */
+  onEnd(reusable: boolean): void;
   /** Waits until what a committed or aborted transaction wrote is readable. */
   awaitVisible(writes: TransactionWrites): Promise<void>;
 }
@@ -199,12 +203,12 @@ export class KafkaTransaction implements LogTransaction {
     } catch (error) {
       if (isFencing(error) || this.#fenced()) {
         this.#state = "fenced";
-        this.#hooks.onEnd();
+        this.#hooks.onEnd(false);
         throw fencedError(this.#id, "commit", error);
       }
       this.#state = "in doubt";
       this.#failure = asError(error);
-      this.#hooks.onEnd();
+      this.#hooks.onEnd(false);
       throw new Error(
         `Cannot tell whether transaction '${this.#id}' committed as its commit failed: the next transaction('${this.#id}') settles it (${this.#failure.message})`,
         { cause: error },
@@ -213,7 +217,7 @@ export class KafkaTransaction implements LogTransaction {
     // Committed, even if a newer transaction(id) marked it fenced meanwhile:
     // that one's InitProducerId waited for this commit to complete.
     this.#state = "committed";
-    this.#hooks.onEnd();
+    this.#hooks.onEnd(true);
     await this.#hooks.awaitVisible(this.#writes);
   }
 
@@ -236,16 +240,17 @@ export class KafkaTransaction implements LogTransaction {
     } catch (error) {
       if (isFencing(error) || this.#fenced()) {
         this.#state = "fenced";
-        this.#hooks.onEnd();
+        this.#hooks.onEnd(false);
         throw fencedError(this.#id, "abort", error);
       }
       // Still open on the broker: the next transaction(id) aborts it.
       this.#state = "aborted";
-      this.#hooks.onEnd();
+      this.#hooks.onEnd(false);
       return;
     }
     this.#state = "aborted";
-    this.#hooks.onEnd();
+    // After a failed produce the producer's sequence numbers may be off.
+    this.#hooks.onEnd(this.#failure === null);
     // Until its markers are written, an aborted transaction holds back
     // plain records produced after it.
     await this.#hooks.awaitVisible({
@@ -263,7 +268,7 @@ export class KafkaTransaction implements LogTransaction {
     } catch (error) {
       if (isFencing(error) || this.#fenced()) {
         this.#state = "fenced";
-        this.#hooks.onEnd();
+        this.#hooks.onEnd(false);
         throw fencedError(this.#id, action, error);
       }
       this.#state = "failed";
