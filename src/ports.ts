@@ -162,7 +162,9 @@ export interface Log {
    * Claims a transactional id for a series of transactions, fencing every
    * older claim of it, in this process or another.
    */
-  transactionalProducer(transactionalId: string): Promise<TransactionalProducer>;
+  transactionalProducer(
+    transactionalId: string,
+  ): Promise<TransactionalProducer>;
   /** Offset after the last committed record, per partition. */
   endOffsets(topic: string): Promise<number[]>;
   /** Reads committed records of one partition from `offset`, at most `max`. */
@@ -190,7 +192,13 @@ export type KvOp =
   | { op: "hset"; key: string; field: string; value: string }
   | { op: "del"; key: string }
   /** Expire `ms` milliseconds from now (PEXPIRE). */
-  | { op: "pexpire"; key: string; ms: number };
+  | { op: "pexpire"; key: string; ms: number }
+  /**
+   * Removes the sorted set's members whose score is in `[min, max]` (both
+   * inclusive; `-Infinity`/`Infinity` allowed), as ZREMRANGEBYSCORE; a set
+   * left empty is deleted, as Redis does. Nothing happens on a missing key.
+   */
+  | { op: "zremrangebyscore"; key: string; min: number; max: number };
 
 /** Identifies the writer of a fenced batch: one per (job, input partition). */
 export interface Fence {
