@@ -127,6 +127,18 @@ function checkOp(op: KvOp, m: KeyModel): void {
       m.kind = "none";
       m.int = null;
       return;
+    case "zremrangebyscore":
+      if (Number.isNaN(op.min) || Number.isNaN(op.max)) {
+        throw new RangeError(
+          `ERR min or max is not a float: ZREMRANGEBYSCORE '${op.key}' ${op.min} ${op.max}`,
+        );
+      }
+      // The model does not follow scores: a set this may empty stays a
+      // sorted set to the check (see `KeyValue.applyFenced`).
+      if (m.kind !== "none" && m.kind !== "zset") {
+        throw wrongType(op.key, "sorted set");
+      }
+      return;
     case "pexpire":
       if (!Number.isSafeInteger(op.ms)) {
         throw new RangeError(
@@ -515,6 +527,16 @@ export class KvTwin implements KeyValue {
           );
         }
         zset.set(op.member, score);
+        return;
+      }
+      case "zremrangebyscore": {
+        const entry = this.#live(op.key);
+        if (entry === undefined || entry.type !== "zset") return;
+        for (const [member, score] of entry.value) {
+          if (score >= op.min && score <= op.max) entry.value.delete(member);
+        }
+        // Redis deletes a sorted set left empty (and its TTL with it).
+        if (entry.value.size === 0) this.#data.delete(op.key);
         return;
       }
       case "set":

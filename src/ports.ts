@@ -32,10 +32,29 @@ export interface LogRecord {
   partition: number;
   offset: number;
   key: string | null;
+  /** The value as UTF-8 text; `""` for a tombstone (see `unreadable`). */
   value: string;
   /** Append (or producer) time in epoch milliseconds. */
   timestamp: number;
+  /**
+   * Set when the record's bytes are not text a parser may be given; absent
+   * for every ordinary record. The runtime dead-letters such a record with
+   * the reason, before parsing (so jobs never see it).
+   */
+  unreadable?: Unreadable;
 }
+
+/**
+ * Why a record cannot be read as text: `"tombstone"`, a null value (Kafka's
+ * delete marker; `value` is `""`, yet the record is not an empty message);
+ * `"invalid-utf8-key"` or `"invalid-utf8-value"`, bytes that are not UTF-8
+ * (`key`/`value` then hold them decoded with U+FFFD, so different bytes could
+ * read the same: such a record is never counted as another's equal).
+ */
+export type Unreadable =
+  | "tombstone"
+  | "invalid-utf8-key"
+  | "invalid-utf8-value";
 
 /** A record to append. Without `partition`, the log picks one from the key. */
 export interface LogMessage {
@@ -43,6 +62,12 @@ export interface LogMessage {
   value: string;
   partition?: number;
   timestamp?: number;
+  /**
+   * `"tombstone"` appends a null value (`value` must be `""`). The other
+   * kinds exist for twins, to replay records as an adapter read them; the
+   * Kafka adapter refuses them (it has no bytes to write). Default: none.
+   */
+  unreadable?: Unreadable;
 }
 
 /** A (topic, partition) pair. */
@@ -239,6 +264,15 @@ export interface KeyValue {
   /**
    * Applies `ops` in order, atomically, only if `fence.epoch` is the stored
    * epoch (or newer) and `fence.offset` is newer than the stored offset.
+   *
+   * All or nothing: the batch is checked against a model of the keys it
+   * touches before anything is written, and an op that would fail (a wrong
+   * type, INCRBY on a non-integer) rejects the whole batch. The model does
+   * not follow scores, so after a `zremrangebyscore` of a sorted set it
+   * cannot tell whether the set was emptied: a later write of another type
+   * to that key in the same batch is rejected (unless a `del` or `set`
+   * replaced the key first), although Redis would accept it when the set
+   * did become empty.
    */
   applyFenced(fence: Fence, ops: KvOp[]): Promise<FencedResult>;
   /** Applies `ops` in order without a fence (pipelined, not atomic). */

@@ -165,6 +165,13 @@ export class RedisKeyValue implements KeyValue {
         case "pexpire":
           pipeline.pexpire(key, op.ms);
           break;
+        case "zremrangebyscore":
+          pipeline.zremrangebyscore(
+            key,
+            scoreBound(op.min),
+            scoreBound(op.max),
+          );
+          break;
       }
     }
     const results = await pipeline.exec();
@@ -325,6 +332,9 @@ function encodeOps(
       case "pexpire":
         args.push("e", index, String(op.ms));
         break;
+      case "zremrangebyscore":
+        args.push("r", index, scoreBound(op.min), scoreBound(op.max));
+        break;
     }
   }
   return { keys, args };
@@ -363,6 +373,14 @@ function checkOp(op: KvOp): void {
     case "pexpire":
       if (!Number.isSafeInteger(op.ms)) {
         throw opError(op, "ms", "an integer", op.ms);
+      }
+      break;
+    case "zremrangebyscore":
+      if (Number.isNaN(op.min)) {
+        throw opError(op, "min", "a number", op.min);
+      }
+      if (Number.isNaN(op.max)) {
+        throw opError(op, "max", "a number", op.max);
       }
       break;
     case "set":

@@ -10,11 +10,15 @@
  * - `ARGV[1]`, `ARGV[2]` are the batch's epoch and last offset; then the ops,
  *   flat: opcode, key index into `KEYS`, the op's arguments. Opcodes:
  *   `i` incrby(by), `z` zincrby(member, by), `a` zadd(member, score),
- *   `s` set(value), `h` hset(field, value), `d` del(), `e` pexpire(ms).
+ *   `s` set(value), `h` hset(field, value), `d` del(), `e` pexpire(ms),
+ *   `r` zremrangebyscore(min, max) (bounds as ZREMRANGEBYSCORE takes them,
+ *   `-inf`/`+inf` included).
  *
  * A Lua script is not rolled back when a command fails half-way, so the script
  * first replays the batch against a model of each key's type (and integer value
- * for INCRBY) and writes only when every op would succeed.
+ * for INCRBY) and writes only when every op would succeed. The model does not
+ * follow scores: after `r` a sorted set stays a sorted set to it, even if the
+ * removal would empty it (the rule of `KeyValue.applyFenced`).
  *
  * @module
  */
@@ -28,6 +32,7 @@ export const OPCODE_ARITY: Readonly<Record<string, number>> = {
   h: 2,
   d: 0,
   e: 1,
+  r: 2,
 };
 
 export const APPLY_FENCED_LUA = `
@@ -39,7 +44,7 @@ local stored_offset = tonumber(stored[2])
 if stored_epoch and stored_epoch > fence_epoch then return 'fenced' end
 if stored_offset and fence_offset <= stored_offset then return 'duplicate' end
 
-local arity = { i = 1, z = 2, a = 2, s = 1, h = 2, d = 0, e = 1 }
+local arity = { i = 1, z = 2, a = 2, s = 1, h = 2, d = 0, e = 1, r = 2 }
 local int64_limit = 9.2e18
 
 local function integer_of(value)
@@ -114,6 +119,11 @@ while i <= #ARGV do
   elseif opcode == 'e' then
     -- PEXPIRE with a non-positive time deletes the key.
     if tonumber(ARGV[i + 2]) <= 0 then m.kind = 'none'; m.int = nil end
+  elseif opcode == 'r' then
+    -- Scores are not modelled: a set this may empty stays a sorted set.
+    if m.kind ~= 'none' and m.kind ~= 'zset' then
+      return reject(op_number, 'zremrangebyscore', key, 'needs a sorted set but the key holds a ' .. m.kind)
+    end
   end
   i = i + 2 + n
 end
@@ -136,6 +146,8 @@ while i <= #ARGV do
     redis.call('DEL', key)
   elseif opcode == 'e' then
     redis.call('PEXPIRE', key, ARGV[i + 2])
+  elseif opcode == 'r' then
+    redis.call('ZREMRANGEBYSCORE', key, ARGV[i + 2], ARGV[i + 3])
   end
   i = i + 2 + arity[opcode]
 end

@@ -53,6 +53,9 @@ function toBatch(ops: KvOp[]): KvBatch {
       case "pexpire":
         batch.pexpire(op.key, op.ms);
         break;
+      case "zremrangebyscore":
+        batch.zremrangebyscore(op.key, op.min, op.max);
+        break;
     }
   }
   return batch;
@@ -61,6 +64,10 @@ function toBatch(ops: KvOp[]): KvBatch {
 const key = fc.constantFrom("a", "b", "c");
 const member = fc.constantFrom("x", "y");
 const small = fc.integer({ min: -3, max: 3 });
+const bound = fc.oneof(
+  small,
+  fc.constantFrom(-Infinity, Infinity, 0.5),
+);
 const op: fc.Arbitrary<KvOp> = fc.oneof(
   fc.record({ op: fc.constant("incrby" as const), key, by: small }),
   fc.record({
@@ -87,6 +94,12 @@ const op: fc.Arbitrary<KvOp> = fc.oneof(
     key,
     ms: fc.constantFrom(-1, 0, 1_000, 5_000),
   }),
+  fc.record({
+    op: fc.constant("zremrangebyscore" as const),
+    key,
+    min: bound,
+    max: bound,
+  }),
 );
 
 Deno.test("KvBatch's combined writes leave the store as the commands one by one would, and fail only when they would", async () => {
@@ -110,6 +123,50 @@ Deno.test("KvBatch's combined writes leave the store as the commands one by one 
   );
 });
 
+// Sorted sets only, where removals meet adds, increments and TTLs often.
+const zsetKey = fc.constantFrom("a", "b");
+const zsetOp: fc.Arbitrary<KvOp> = fc.oneof(
+  fc.record({
+    op: fc.constant("zadd" as const),
+    key: zsetKey,
+    member,
+    score: small,
+  }),
+  fc.record({
+    op: fc.constant("zincrby" as const),
+    key: zsetKey,
+    member,
+    by: small,
+  }),
+  fc.record({
+    op: fc.constant("zremrangebyscore" as const),
+    key: zsetKey,
+    min: bound,
+    max: bound,
+  }),
+  fc.record({
+    op: fc.constant("pexpire" as const),
+    key: zsetKey,
+    ms: fc.constantFrom(1_000, 5_000),
+  }),
+  fc.record({ op: fc.constant("del" as const), key: zsetKey }),
+);
+
+Deno.test("KvBatch's combined writes to sorted sets leave the store as the commands one by one would", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(zsetOp, { maxLength: 8 }),
+      fc.array(zsetOp, { maxLength: 12 }),
+      async (seed, ops) => {
+        const direct = await stateAfter(seed, ops);
+        const combined = await stateAfter(seed, toBatch(ops).ops());
+        assert.deepEqual(combined, direct);
+      },
+    ),
+    { numRuns: 3_000 },
+  );
+});
+
 Deno.test("KvBatch turns many increments of one key into one command", () => {
   const batch = new KvBatch();
   for (let i = 0; i < 100; i++) {
@@ -125,4 +182,65 @@ Deno.test("KvBatch turns many increments of one key into one command", () => {
     { op: "pexpire", key: "top", ms: 60_000 },
   ]);
   assert.equal(batch.commandsGiven(), 300);
+});
+
+Deno.test("KvBatch keeps a sorted set trimmed as it grows to one removal and one zadd per member", () => {
+  const batch = new KvBatch();
+  const ttl = 86_400_000;
+  for (let end = 100_000; end <= 150_000; end += 10_000) {
+    batch.zadd("windows", `start-${end}`, end);
+    batch.pexpire("windows", ttl);
+    batch.zremrangebyscore("windows", -Infinity, end - ttl - 1);
+  }
+  assert.deepEqual(batch.ops(), [
+    {
+      op: "zremrangebyscore",
+      key: "windows",
+      min: -Infinity,
+      max: 150_000 - ttl - 1,
+    },
+    ...[100_000, 110_000, 120_000, 130_000, 140_000, 150_000].map((end) => ({
+      op: "zadd" as const,
+      key: "windows",
+      member: `start-${end}`,
+      score: end,
+    })),
+    { op: "pexpire", key: "windows", ms: ttl },
+  ]);
+});
+
+Deno.test("KvBatch keeps a removal in place when it could remove what the batch wrote or lose a TTL", () => {
+  const inRange = new KvBatch();
+  inRange.zadd("z", "a", 5);
+  inRange.zremrangebyscore("z", 0, 10);
+  inRange.zadd("z", "b", 20);
+  assert.deepEqual(inRange.ops(), [
+    { op: "zadd", key: "z", member: "a", score: 5 },
+    { op: "zremrangebyscore", key: "z", min: 0, max: 10 },
+    { op: "zadd", key: "z", member: "b", score: 20 },
+  ]);
+  // The increment's result depends on the stored score.
+  const increment = new KvBatch();
+  increment.zincrby("z", "a", 1);
+  increment.zremrangebyscore("z", 0, 10);
+  assert.equal(increment.ops().length, 2);
+  assert.equal(increment.ops()[1]!.op, "zremrangebyscore");
+  // Moved first, the removal could empty the set and drop its TTL.
+  for (const lead of [false, true]) {
+    const ttl = new KvBatch();
+    if (lead) ttl.pexpire("z", 1_000);
+    ttl.zadd("z", "a", 50);
+    ttl.zremrangebyscore("z", 0, 10);
+    assert.deepEqual(ttl.ops().map((op) => op.op), [
+      ...(lead ? ["pexpire"] : []),
+      "zadd",
+      "zremrangebyscore",
+    ]);
+  }
+  // After a del the set holds only the batch's members: nothing to remove.
+  const deleted = new KvBatch();
+  deleted.del("z");
+  deleted.zadd("z", "a", 50);
+  deleted.zremrangebyscore("z", 0, 10);
+  assert.deepEqual(deleted.ops().map((op) => op.op), ["del", "zadd"]);
 });
