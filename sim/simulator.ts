@@ -37,7 +37,9 @@ import type {
   KeyValue,
   Log,
   LogConsumer,
+  LogTransaction,
   ObjectStore,
+  TransactionalProducer,
 } from "../src/ports.ts";
 import { CheckpointStore } from "../src/core/checkpoint.ts";
 import type { FixtureMessage } from "../src/core/fixture.ts";
@@ -152,6 +154,8 @@ export interface SimulationResult {
   };
   /** Poll steps taken. */
   steps: number;
+  /** Instances restarted after a write failed for good (not a crash). */
+  restarts: number;
 }
 
 /** An instance died: thrown by the crash injector, never retried. */
@@ -235,7 +239,11 @@ export async function simulate(
   let delivering = false;
   const log = new LogTwin({
     clock,
-    fail: (call) => !delivering && call === "produce" && sinkFailure(),
+    fail: (call) =>
+      !delivering &&
+      (call === "produce" || call === "transactionalProducer" ||
+        call.startsWith("transaction.")) &&
+      sinkFailure(),
   });
   const objects = new ObjectsTwin({ fail: sinkFailure });
   const checkpointObjects = new ObjectsTwin({
@@ -280,7 +288,18 @@ export async function simulate(
   const redeliver_p = Math.min(0.1, 0.002 * rate("redeliver"));
 
   const group_id = `freshet-${job.name}`;
-  const crashingLog = withCrashes<Log>(log, crashPoint, ["produce"]);
+  const crashingLog = withCrashes<Log>(log, crashPoint, ["produce"], {
+    // Transactions crash too: between produce, sendOffsets and commit.
+    transactionalProducer: (producer) =>
+      withCrashes(producer as TransactionalProducer, crashPoint, [], {
+        begin: (txn) =>
+          withCrashes(txn as LogTransaction, crashPoint, [
+            "produce",
+            "sendOffsets",
+            "commit",
+          ]),
+      }),
+  });
   const crashingKv = withCrashes<KeyValue>(kv, crashPoint, [
     "applyFenced",
     "claimFence",
@@ -298,6 +317,7 @@ export async function simulate(
   ]);
   let checkpoints_taken = 0;
   let instances_started = 0;
+  let restarts = 0;
   const newInstance = (): Instance => {
     const serial = instances_started++;
     const instance: Instance = {
@@ -394,7 +414,13 @@ export async function simulate(
       vclock.advanceTo(Math.max(vclock.now() + poll_ms, target));
       wake();
     } catch (error) {
-      if (!(error instanceof SimulatedCrash)) throw error;
+      // A write that failed for good (an injected failure retries could not
+      // cure, e.g. in a transaction) fails the instance, which production
+      // restarts from its checkpoints (runJobs): so does the simulator.
+      if (!(error instanceof SimulatedCrash) && !injected_cause(error)) {
+        throw error;
+      }
+      if (!(error instanceof SimulatedCrash)) restarts++;
       checkpoints_taken += instance.runner.checkpointsTaken();
       if (instance.consumer !== null) log.kill(instance.consumer);
       // The next instance starts from checkpoints: it never inherits the dead
@@ -439,6 +465,7 @@ export async function simulate(
     checkpoints_taken,
     injected,
     steps,
+    restarts,
   };
 }
 
@@ -532,30 +559,47 @@ function deliver(
   return end;
 }
 
+/** Whether `error` is, or was caused by, a failure the simulator injected. */
+function injected_cause(error: unknown): boolean {
+  for (let e = error, depth = 0; e !== undefined && depth < 8; depth++) {
+    if (e instanceof TransientError) return true;
+    e = (e as { cause?: unknown } | null)?.cause;
+  }
+  return false;
+}
+
 /**
  * Wraps a port so that the named calls may crash the instance, before the
  * call takes effect or after (its effect stays, the caller never learns).
+ * `results` wraps what some calls answer (objects with calls of their own).
  */
 function withCrashes<T extends object>(
   target: T,
   crashPoint: () => FailMode | null,
   calls: readonly string[],
+  results: Record<string, (result: unknown) => unknown> = {},
 ): T {
   return new Proxy(target, {
     get(object, property, receiver) {
       const value = Reflect.get(object, property, receiver);
       if (typeof value !== "function") return value;
-      if (!calls.includes(String(property))) return value.bind(object);
+      const name = String(property);
+      const wrap = results[name];
+      if (!calls.includes(name)) {
+        if (wrap === undefined) return value.bind(object);
+        return async (...args: unknown[]) =>
+          wrap(await value.apply(object, args));
+      }
       return async (...args: unknown[]) => {
         const mode = crashPoint();
         if (mode === "before") {
-          throw new SimulatedCrash(`crash before ${String(property)}`);
+          throw new SimulatedCrash(`crash before ${name}`);
         }
         const result = await value.apply(object, args);
         if (mode === "after") {
-          throw new SimulatedCrash(`crash after ${String(property)}`);
+          throw new SimulatedCrash(`crash after ${name}`);
         }
-        return result;
+        return wrap === undefined ? result : wrap(result);
       };
     },
   });

@@ -160,6 +160,37 @@ export class CheckpointStore implements CheckpointLog {
     );
   }
 
+  /**
+   * Writes a checkpoint's state under a key of its own in the partition's
+   * directory (`<dir>/<kind>/<name>.json`), for logs committed elsewhere
+   * (Kafka transactions): answers the key.
+   */
+  async putState(
+    id: CheckpointId,
+    kind: string,
+    name: string,
+    checkpoint: PartitionCheckpoint,
+  ): Promise<string> {
+    const key = `${this.dir(id)}/${kind}/${name}.json`;
+    await this.#store.put(key, encoder.encode(JSON.stringify(checkpoint)));
+    return key;
+  }
+
+  /** Reads a state object written by {@linkcode putState} (or a manifest's). */
+  readState(key: string): Promise<PartitionCheckpoint> {
+    return this.#readState(key);
+  }
+
+  /** Keys of state objects of one kind in a partition's directory, sorted. */
+  async listStates(id: CheckpointId, kind: string): Promise<string[]> {
+    return await this.#store.list(`${this.dir(id)}/${kind}/`);
+  }
+
+  /** Deletes a state object. */
+  async deleteState(key: string): Promise<void> {
+    await this.#store.delete(key);
+  }
+
   /** The newest committed checkpoint of a partition (for inspection), or null. */
   async latest(id: CheckpointId): Promise<PartitionCheckpoint | null> {
     for (let attempt = 0; attempt < this.#claim_attempts; attempt++) {

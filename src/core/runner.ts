@@ -45,6 +45,7 @@ import {
 } from "../ports.ts";
 import type {
   CheckpointLog,
+  CheckpointStore,
   PartitionCheckpoint,
   PartitionClaim,
 } from "./checkpoint.ts";
@@ -120,8 +121,11 @@ export interface RunnerOptions {
   objects?: ObjectStore;
   /** For warehouse sinks. */
   warehouse?: Warehouse;
-  /** Where checkpoints are committed, unless a sink of the stage provides the log. */
-  checkpoints: CheckpointLog;
+  /**
+   * Where checkpoints are committed, unless a sink of the stage provides
+   * the log (such a sink keeps its state objects here too).
+   */
+  checkpoints: CheckpointStore;
   clock: Clock;
   /** Consumer group. Default: `freshet-<job name>`. */
   group_id?: string;
@@ -695,6 +699,7 @@ export class Runner {
           epoch: claim.epoch,
           position,
           restored: checkpoint?.sinks[sink.name],
+          claim,
           ports: this.#ports,
         })
       );
@@ -738,7 +743,11 @@ export class Runner {
 
   #logOf(stage: Stage): CheckpointLog {
     for (const sink of stage.sinks) {
-      const log = sink.checkpointLog?.(this.#ports);
+      const log = sink.checkpointLog?.({
+        ports: this.#ports,
+        group_id: this.#groupId(),
+        store: this.#options.checkpoints,
+      });
       if (log !== undefined) return log;
     }
     return this.#options.checkpoints;

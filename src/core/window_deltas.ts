@@ -55,13 +55,19 @@ export class DeltaWindows<IN, ACC, OUT> implements WindowState<IN, OUT> {
     return this.#watermark;
   }
 
-  add(key: string, timestamp: number, value: IN): boolean {
+  add(
+    key: string,
+    timestamp: number,
+    value: IN,
+    _out: WindowResult<OUT>[],
+    judge: number,
+  ): boolean {
     const tumbling = this.#tumbling;
     let start = GLOBAL_WINDOW.start;
     if (tumbling !== undefined) {
       start = windowStart(timestamp, tumbling.offset_ms, tumbling.size_ms);
       const end = start + tumbling.size_ms;
-      if (isWindowLate(end, this.#lateness_ms, this.#watermark)) return false;
+      if (isWindowLate(end, this.#lateness_ms, judge)) return false;
     }
     let keys = this.#batch.get(start);
     if (keys === undefined) this.#batch.set(start, keys = new Map());

@@ -99,6 +99,7 @@ export class EntryWindows<IN, ACC, OUT> implements WindowState<IN, OUT> {
     timestamp: number,
     value: IN,
     out: WindowResult<OUT>[],
+    judge: number,
   ): boolean {
     const tumbling = this.#tumbling;
     if (tumbling !== undefined) {
@@ -107,13 +108,14 @@ export class EntryWindows<IN, ACC, OUT> implements WindowState<IN, OUT> {
         tumbling.offset_ms,
         tumbling.size_ms,
       );
-      return this.#addWindow(key, start, start + tumbling.size_ms, value, out);
+      const end = start + tumbling.size_ms;
+      return this.#addWindow(key, start, end, value, out, judge);
     }
     let accepted = false;
     for (const window of this.#assigner.assign(timestamp)) {
       const added = this.#assigner.merging
-        ? this.#addMerging(key, window, value, out)
-        : this.#addWindow(key, window.start, window.end, value, out);
+        ? this.#addMerging(key, window, value, out, judge)
+        : this.#addWindow(key, window.start, window.end, value, out, judge);
       accepted ||= added;
     }
     return accepted;
@@ -239,8 +241,9 @@ export class EntryWindows<IN, ACC, OUT> implements WindowState<IN, OUT> {
     end: number,
     value: IN,
     out: WindowResult<OUT>[],
+    judge: number,
   ): boolean {
-    if (isWindowLate(end, this.#lateness_ms, this.#watermark)) return false;
+    if (isWindowLate(end, this.#lateness_ms, judge)) return false;
     let windows = this.#aligned.get(key);
     if (windows === undefined) {
       windows = new Map();
@@ -262,6 +265,7 @@ export class EntryWindows<IN, ACC, OUT> implements WindowState<IN, OUT> {
     window: TimeWindow,
     value: IN,
     out: WindowResult<OUT>[],
+    judge: number,
   ): boolean {
     let list = this.#sessions.get(key);
     // The list is disjoint and ordered, so the windows intersecting (or
@@ -284,7 +288,7 @@ export class EntryWindows<IN, ACC, OUT> implements WindowState<IN, OUT> {
     if (lo < 0) {
       // A window merging with nothing alive is late exactly when Flink's
       // isWindowLate says so; one merging with a live window never is.
-      if (isWindowLate(window.end, this.#lateness_ms, this.#watermark)) {
+      if (isWindowLate(window.end, this.#lateness_ms, judge)) {
         return false;
       }
       entry = newEntry(key, window.start, window.end, this.#aggregate.create());

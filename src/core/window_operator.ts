@@ -100,12 +100,16 @@ export interface WindowOperatorOptions<IN, ACC, OUT> {
 /** What every strategy of the engine implements (internal). */
 export interface WindowState<IN, OUT> {
   watermark(): number;
-  /** Adds an element under the state's current watermark. */
+  /**
+   * Adds an element; lateness is judged against `judge` (at least the
+   * state's watermark), firing against the state's watermark.
+   */
   add(
     key: string,
     timestamp: number,
     value: IN,
     out: WindowResult<OUT>[],
+    judge: number,
   ): boolean;
   advance(watermark: number, out: WindowResult<OUT>[]): void;
   flush(out: WindowResult<OUT>[]): void;
@@ -162,6 +166,11 @@ export class WindowOperator<IN, ACC, OUT> {
    * beyond allowed lateness (the caller routes it to the late side output);
    * windows it still belongs to are updated. Windows re-fired by a late but
    * allowed element are pushed to `out` at once (emit "close").
+   *
+   * `lateness_watermark` (at least `watermark`) judges lateness without
+   * moving the operator's watermark: a stage reading a repartition judges a
+   * record against the watermark it was sent with, so its fate does not
+   * depend on how the upstream partitions interleave.
    */
   add(
     key: string,
@@ -169,6 +178,7 @@ export class WindowOperator<IN, ACC, OUT> {
     value: IN,
     watermark: number,
     out: WindowResult<OUT>[],
+    lateness_watermark: number = watermark,
   ): boolean {
     if (!Number.isFinite(timestamp)) {
       throw new RangeError(
@@ -176,7 +186,8 @@ export class WindowOperator<IN, ACC, OUT> {
       );
     }
     if (watermark > this.#state.watermark()) this.advance(watermark, out);
-    return this.#state.add(key, timestamp, value, out);
+    const judge = Math.max(this.#state.watermark(), lateness_watermark);
+    return this.#state.add(key, timestamp, value, out, judge);
   }
 
   /**

@@ -108,11 +108,12 @@ export class PaneWindows<IN, ACC, OUT> implements WindowState<IN, OUT> {
     timestamp: number,
     value: IN,
     out: WindowResult<OUT>[],
+    judge: number,
   ): boolean {
     const start = windowStart(timestamp, this.#offset, this.#pane);
     const last_end = this.#lastEnd(start);
     // Late for the last window holding it, so for all of them.
-    if (isWindowLate(last_end, this.#lateness_ms, this.#watermark)) {
+    if (isWindowLate(last_end, this.#lateness_ms, judge)) {
       return false;
     }
     let keyed = this.#keys.get(key);
@@ -144,9 +145,7 @@ export class PaneWindows<IN, ACC, OUT> implements WindowState<IN, OUT> {
       let ends = this.#changed.get(keyed);
       if (ends === undefined) this.#changed.set(keyed, ends = new Set());
       for (let end = first_end; end <= last_end; end += this.#slide) {
-        if (!isWindowLate(end, this.#lateness_ms, this.#watermark)) {
-          ends.add(end);
-        }
+        if (!isWindowLate(end, this.#lateness_ms, judge)) ends.add(end);
       }
       return true;
     }
@@ -162,7 +161,7 @@ export class PaneWindows<IN, ACC, OUT> implements WindowState<IN, OUT> {
       ) + this.#size;
     const last_due = Math.min(last_end, due_end);
     for (let end = first_end; end <= last_due; end += this.#slide) {
-      if (isWindowLate(end, this.#lateness_ms, this.#watermark)) continue;
+      if (isWindowLate(end, this.#lateness_ms, judge)) continue;
       this.#fire(keyed, end, out);
     }
     return true;

@@ -43,7 +43,11 @@
  */
 
 import type { Clock, KeyValue, Log, ObjectStore, Warehouse } from "../ports.ts";
-import type { CheckpointLog } from "../core/checkpoint.ts";
+import type {
+  CheckpointLog,
+  CheckpointStore,
+  PartitionClaim,
+} from "../core/checkpoint.ts";
 
 /** How a sink reaches its delivery guarantee; see the module documentation. */
 export type SinkProtocol = "per-batch" | "at-checkpoint" | "at-least-once";
@@ -70,7 +74,18 @@ export interface SinkContext {
   position: number;
   /** What this sink's `prepare` answered for the restored checkpoint, if any. */
   restored: unknown;
+  /** The task's claim of the partition (the sink's own, if it provides the log). */
+  claim: PartitionClaim;
   ports: SinkPorts;
+}
+
+/** What a sink that provides the checkpoint log is given. */
+export interface CheckpointLogContext {
+  ports: SinkPorts;
+  /** The consumer group of the runner. */
+  group_id: string;
+  /** The runner's checkpoint store, for state objects kept beside it. */
+  store: CheckpointStore;
 }
 
 /** A sink's writer for one input partition. */
@@ -121,7 +136,7 @@ export interface Sink<B> {
    * Provided by the sink whose transaction commits checkpoints (at most one
    * per stage); otherwise the runner's own checkpoint store is the log.
    */
-  checkpointLog?(ports: SinkPorts): CheckpointLog;
+  checkpointLog?(context: CheckpointLogContext): CheckpointLog;
 }
 
 /** The sink named `name` needs `port`, which the runner was not given. */

@@ -1,0 +1,270 @@
+/**
+ * The Kafka transactional sink: exactly once through one transaction per
+ * input partition and checkpoint interval, the transaction being the only
+ * commit point.
+ *
+ * Protocol (`at-checkpoint`; the sink provides the stage's checkpoint log):
+ * - on taking an input partition, the log claims the transactional id
+ *   `freshet-<job>-<topic>-<partition>` (a new producer: Kafka fences every
+ *   older producer of the id and aborts its open transaction, or waits for a
+ *   commit that already reached the coordinator), then reads the committed
+ *   offset of the runner's consumer group for that partition: its metadata
+ *   names the state object of the last committed checkpoint, which the
+ *   runner restores before reading on from that offset;
+ * - each batch's messages are produced into the open transaction (begun on
+ *   the first write of an interval), invisible to read-committed readers;
+ * - at a checkpoint the state is first written to an object of its own
+ *   (never overwritten), then the next offset to read is sent with the
+ *   transaction (`sendOffsets`, the state object's key as metadata), then
+ *   the transaction commits: outputs, progress and state become visible
+ *   together, or never;
+ * - nothing is ever resumed: after a crash, whatever the dead owner had not
+ *   committed is aborted by the claim and computed again from the last
+ *   commit. A transaction that fails (an in-doubt commit, a failed produce)
+ *   fails the task; the restart's claim settles its outcome.
+ *
+ * Messages are what `to(kafka, (x, out) => out.send(topic, key, value))`
+ * gives. Read the outputs with `isolation.level=read_committed`.
+ *
+ * @module
+ */
+
+import type {
+  LogMessage,
+  LogTransaction,
+  TransactionalProducer,
+} from "../ports.ts";
+import type {
+  CheckpointId,
+  CheckpointLog,
+  CheckpointStore,
+  PartitionCheckpoint,
+  PartitionClaim,
+} from "../core/checkpoint.ts";
+import type {
+  CheckpointLogContext,
+  Sink,
+  SinkContext,
+  SinkWriter,
+} from "./sink.ts";
+
+/** Messages of one batch, by topic. */
+export class TopicMessages {
+  readonly byTopic = new Map<string, LogMessage[]>();
+
+  /** Adds a message; without `partition`, Kafka picks one from the key. */
+  send(
+    topic: string,
+    key: string | null,
+    value: string,
+    partition?: number,
+  ): void {
+    let list = this.byTopic.get(topic);
+    if (list === undefined) this.byTopic.set(topic, list = []);
+    list.push(
+      partition === undefined ? { key, value } : { key, value, partition },
+    );
+  }
+
+  isEmpty(): boolean {
+    return this.byTopic.size === 0;
+  }
+}
+
+/** Options of {@linkcode kafkaSink}. */
+export interface KafkaSinkOptions {
+  /** Unique within the job. Default: `"kafka"`. */
+  name?: string;
+  /** Topics the job writes to (created when missing). */
+  topics: readonly string[];
+}
+
+/** The state object's key travels as the committed offset's metadata. */
+interface CommitMetadata {
+  v: 1;
+  state_key: string;
+  epoch: number;
+}
+
+/** The transactional id of a job's input partition. */
+export function transactionalId(id: CheckpointId): string {
+  return `freshet-${id.job}-${id.topic}-${id.partition}`;
+}
+
+/** A Kafka sink; see the module documentation. */
+export function kafkaSink(options: KafkaSinkOptions): Sink<TopicMessages> {
+  const name = options.name ?? "kafka";
+  const claims = new WeakSet<KafkaClaim>();
+  return {
+    name,
+    protocol: "at-checkpoint",
+    topics: options.topics,
+    buffer: () => new TopicMessages(),
+    isEmpty: (batch) => batch.isEmpty(),
+    checkpointLog(context: CheckpointLogContext): CheckpointLog {
+      return {
+        async claim(id) {
+          const claim = await KafkaClaim.open(id, context);
+          claims.add(claim);
+          return claim;
+        },
+      };
+    },
+    open(context: SinkContext): Promise<SinkWriter<TopicMessages>> {
+      const claim = context.claim;
+      if (!(claim instanceof KafkaClaim) || !claims.has(claim)) {
+        return Promise.reject(
+          new Error(
+            `Cannot open sink '${name}' as the partition was claimed by another checkpoint log: a Kafka sink commits the stage's checkpoints itself`,
+          ),
+        );
+      }
+      return Promise.resolve({
+        write: (batch) => claim.produce(batch),
+        prepare: () => Promise.resolve(null),
+        commit: () => Promise.resolve(),
+        close: () => claim.close(),
+      });
+    },
+  };
+}
+
+/** A partition claimed through its transactional id. */
+class KafkaClaim implements PartitionClaim {
+  readonly epoch: number;
+  readonly checkpoint: PartitionCheckpoint | null;
+  readonly #id: CheckpointId;
+  readonly #context: CheckpointLogContext;
+  readonly #producer: TransactionalProducer;
+  #open: LogTransaction | null = null;
+  #commits = 0;
+
+  private constructor(
+    id: CheckpointId,
+    context: CheckpointLogContext,
+    producer: TransactionalProducer,
+    epoch: number,
+    checkpoint: PartitionCheckpoint | null,
+  ) {
+    this.#id = id;
+    this.#context = context;
+    this.#producer = producer;
+    this.epoch = epoch;
+    this.checkpoint = checkpoint;
+  }
+
+  /** Claims the id (fencing older owners), then reads the committed checkpoint. */
+  static async open(
+    id: CheckpointId,
+    context: CheckpointLogContext,
+  ): Promise<KafkaClaim> {
+    const { log } = context.ports;
+    // First fence: a read before the claim could miss a commit in flight.
+    const producer = await log.transactionalProducer(transactionalId(id));
+    try {
+      const committed = (await log.committedOffsets(context.group_id, id.topic))
+        .find((c) => c.partition === id.partition);
+      let checkpoint: PartitionCheckpoint | null = null;
+      let epoch = 1;
+      if (committed !== undefined && committed.offset >= 0) {
+        const metadata = parseMetadata(committed.metadata, id);
+        checkpoint = await context.store.readState(metadata.state_key);
+        if (checkpoint.position !== committed.offset) {
+          throw new Error(
+            `Cannot restore ${
+              transactionalId(id)
+            } as its committed offset ${committed.offset} and its state object '${metadata.state_key}' (position ${checkpoint.position}) disagree`,
+          );
+        }
+        epoch = metadata.epoch + 1;
+      }
+      return new KafkaClaim(id, context, producer, epoch, checkpoint);
+    } catch (error) {
+      await producer.close();
+      throw error;
+    }
+  }
+
+  /** Produces a batch into the interval's transaction. */
+  async produce(batch: TopicMessages): Promise<void> {
+    const txn = await this.#transaction();
+    for (const [topic, messages] of batch.byTopic) {
+      await txn.produce(topic, messages);
+    }
+  }
+
+  /** State object, then offsets, then the commit: the one commit point. */
+  async commit(checkpoint: PartitionCheckpoint): Promise<void> {
+    const store = this.#context.store;
+    const name = [
+      pad(checkpoint.position),
+      pad(this.epoch),
+      pad(this.#commits++),
+    ].join("-");
+    const state_key = await store.putState(this.#id, "txn", name, {
+      ...checkpoint,
+      epoch: this.epoch,
+    });
+    const metadata: CommitMetadata = { v: 1, state_key, epoch: this.epoch };
+    const txn = await this.#transaction();
+    await txn.sendOffsets(this.#context.group_id, [{
+      topic: this.#id.topic,
+      partition: this.#id.partition,
+      offset: checkpoint.position,
+      metadata: JSON.stringify(metadata),
+    }]);
+    this.#open = null;
+    await txn.commit();
+    await this.#prune(store, state_key);
+  }
+
+  /** Lets go of the claim; an open transaction is aborted by the next claim. */
+  async close(): Promise<void> {
+    this.#open = null;
+    await this.#producer.close();
+  }
+
+  async #transaction(): Promise<LogTransaction> {
+    this.#open ??= await this.#producer.begin();
+    return this.#open;
+  }
+
+  /**
+   * Deletes this partition's state objects older than the one just
+   * committed but the one before it (which a commit in doubt may name).
+   */
+  async #prune(store: CheckpointStore, committed: string): Promise<void> {
+    const keys = await store.listStates(this.#id, "txn");
+    const at = keys.indexOf(committed);
+    for (const key of keys.slice(0, Math.max(0, at - 1))) {
+      await store.deleteState(key);
+    }
+  }
+}
+
+function parseMetadata(text: string | null, id: CheckpointId): CommitMetadata {
+  let metadata: Partial<CommitMetadata> | null = null;
+  try {
+    metadata = JSON.parse(text ?? "null");
+  } catch {
+    // Reported below.
+  }
+  if (
+    metadata === null || metadata.v !== 1 ||
+    typeof metadata.state_key !== "string" ||
+    !Number.isSafeInteger(metadata.epoch)
+  ) {
+    throw new Error(
+      `Cannot restore ${
+        transactionalId(id)
+      } as its committed offset's metadata must name a state object: current value is ${
+        JSON.stringify(text)
+      } (was the group's offset committed by something other than freshet?)`,
+    );
+  }
+  return metadata as CommitMetadata;
+}
+
+function pad(n: number): string {
+  return String(n).padStart(16, "0");
+}
