@@ -11,7 +11,8 @@ import {
   logLevel,
   type Message,
 } from "kafkajs";
-import type { LogMessage, LogRecord } from "../../ports.ts";
+import { Buffer } from "node:buffer";
+import type { LogMessage, LogRecord, Unreadable } from "../../ports.ts";
 
 /** Where kafkajs log lines go. Default: `console.warn` / `console.error`. */
 export type KafkaLogSink = (level: "warn" | "error", line: string) => void;
@@ -65,29 +66,81 @@ function isExpectedNoise(namespace: string, message: string): boolean {
         )));
 }
 
-/** A kafkajs message as a {@linkcode LogRecord}. */
+/**
+ * A kafkajs message as a {@linkcode LogRecord}. Key and value are decoded as
+ * UTF-8; bytes that are not UTF-8 are not silently replaced by U+FFFD (two
+ * different keys would read as one): the record is marked `unreadable` and
+ * the runtime dead-letters it. A null value (a tombstone) is marked too, so
+ * it is never mistaken for an empty message.
+ */
 export function toLogRecord(
   topic: string,
   partition: number,
   message: KafkaMessage,
 ): LogRecord {
-  return {
+  const key = message.key === null || message.key === undefined
+    ? null
+    : decodeUtf8(message.key);
+  const value = message.value === null ? null : decodeUtf8(message.value);
+  const unreadable: Unreadable | undefined = value === null
+    ? "tombstone"
+    : !value.valid
+    ? "invalid-utf8-value"
+    : key !== null && !key.valid
+    ? "invalid-utf8-key"
+    : undefined;
+  const record: LogRecord = {
     topic,
     partition,
     offset: Number(message.offset),
-    key: message.key === null || message.key === undefined
-      ? null
-      : message.key.toString("utf8"),
-    value: message.value === null ? "" : message.value.toString("utf8"),
+    key: key === null ? null : key.text,
+    value: value === null ? "" : value.text,
     timestamp: Number(message.timestamp),
   };
+  if (unreadable !== undefined) record.unreadable = unreadable;
+  return record;
 }
 
-/** A {@linkcode LogMessage} as kafkajs sends it. */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * `bytes` as text, and whether they are UTF-8. The lenient decoding is the
+ * fast path; only text holding U+FFFD (rare) is decoded again strictly, to
+ * tell a replacement from a real U+FFFD.
+ */
+export function decodeUtf8(
+  bytes: Uint8Array,
+): { text: string; valid: boolean } {
+  const text = Buffer.isBuffer(bytes)
+    ? bytes.toString("utf8")
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(
+      "utf8",
+    );
+  if (!text.includes("\uFFFD")) return { text, valid: true };
+  try {
+    strictUtf8.decode(bytes);
+    return { text, valid: true };
+  } catch {
+    return { text, valid: false };
+  }
+}
+
+/**
+ * A {@linkcode LogMessage} as kafkajs sends it. A tombstone is sent with a
+ * null value; a message marked as not UTF-8 cannot be sent (its bytes are
+ * not known).
+ */
 export function toKafkaMessage(message: LogMessage): Message {
+  if (
+    message.unreadable !== undefined && message.unreadable !== "tombstone"
+  ) {
+    throw new TypeError(
+      `Cannot produce a message as 'unreadable' must be "tombstone" or absent for Kafka: current value is "${message.unreadable}"`,
+    );
+  }
   return {
     key: message.key,
-    value: message.value,
+    value: message.unreadable === "tombstone" ? null : message.value,
     ...(message.partition === undefined
       ? {}
       : { partition: message.partition }),

@@ -65,3 +65,33 @@ export function fencedError(
     cause === undefined ? undefined : { cause },
   );
 }
+
+/**
+ * Whether a failed Kafka call may succeed when made again: a connection
+ * refused or lost, a timeout, a leader moving, a coordinator loading are;
+ * a request the broker refused for what it is (MESSAGE_TOO_LARGE,
+ * INVALID_RECORD, RECORD_LIST_TOO_LARGE, INVALID_TIMESTAMP, an authorization
+ * or authentication failure, an unsupported version), a fencing, or a
+ * message over the limit refused before sending are not.
+ *
+ * kafkajs marks each protocol error with Kafka's own retriable flag and wraps
+ * errors (a retrier gives up with `KafkaJSNumberOfRetriesExceeded`, whose
+ * cause is the last error): the innermost error that carries the flag
+ * decides. Errors kafkajs does not know about count as retriable.
+ */
+export function isRetriableKafkaError(error: unknown): boolean {
+  if (isFencing(error)) return false;
+  let decided: boolean | undefined;
+  for (
+    let e = error;
+    typeof e === "object" && e !== null;
+    e = (e as { cause?: unknown }).cause
+  ) {
+    if (e instanceof FencedError) return false;
+    if ((e as { name?: unknown }).name === "MessageTooLargeError") return false;
+    const retriable = (e as { retriable?: unknown }).retriable;
+    if (typeof retriable === "boolean") decided = retriable;
+    if ((e as { cause?: unknown }).cause === e) break;
+  }
+  return decided ?? true;
+}

@@ -30,6 +30,7 @@
 
 import {
   type Admin,
+  ConfigResourceTypes,
   Kafka,
   logLevel,
   Partitioners,
@@ -46,6 +47,11 @@ import type {
   LogTransaction,
   TransactionalProducer,
 } from "../../ports.ts";
+import {
+  BATCH_OVERHEAD_BYTES,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  splitBySize,
+} from "./batches.ts";
 import { registerCompressionCodecs } from "./codecs.ts";
 import {
   kafkaLogCreator,
@@ -56,6 +62,7 @@ import { KafkaConsumer, type KafkaConsumerOptions } from "./consumer.ts";
 import { kafkaErrorType } from "./errors.ts";
 import { TransactionalProducers } from "./producers.ts";
 import { readRange } from "./read_range.ts";
+import { stopIdlePolling } from "./request_queue.ts";
 import { awaitWritesVisible } from "./visibility.ts";
 
 /** Options of {@linkcode KafkaLog}. */
@@ -94,6 +101,12 @@ export interface KafkaLogOptions {
    * 100 ms initial delay, 8 retries.
    */
   retry?: RetryOptions;
+  /**
+   * Largest record batch the topics accept (Kafka's `max.message.bytes`):
+   * `produce()` splits its requests under it. Default: asked of the broker
+   * per topic, or 1,000,000 when it does not answer.
+   */
+  max_message_bytes?: number;
   /** Default: `"warn"`. */
   log_level?: "error" | "warn" | "nothing";
   /** Where kafkajs's log lines go. Default: the console. */
@@ -107,6 +120,7 @@ export class KafkaLog implements Log {
   readonly #retry: RetryOptions;
   #admin: { admin: Admin; connected: Promise<void> } | null = null;
   #producer: { producer: Producer; connected: Promise<void> } | null = null;
+  readonly #max_message_bytes = new Map<string, Promise<number>>();
   readonly #transactional: TransactionalProducers;
   readonly #consumers = new Set<LogConsumer>();
 
@@ -124,8 +138,19 @@ export class KafkaLog implements Log {
         `Cannot create a Kafka log as 'transaction_timeout_ms' must be a positive integer: current value is ${transaction_timeout_ms}`,
       );
     }
+    const max_message_bytes = options.max_message_bytes;
+    if (
+      max_message_bytes !== undefined &&
+      (!Number.isSafeInteger(max_message_bytes) ||
+        max_message_bytes <= BATCH_OVERHEAD_BYTES)
+    ) {
+      throw new RangeError(
+        `Cannot create a Kafka log as 'max_message_bytes' must be an integer above ${BATCH_OVERHEAD_BYTES}: current value is ${max_message_bytes}`,
+      );
+    }
     this.#options = options;
     registerCompressionCodecs();
+    stopIdlePolling();
     this.#retry = options.retry ?? { initialRetryTime: 100, retries: 8 };
     const level = options.log_level ?? "warn";
     this.#kafka = new Kafka({
@@ -191,14 +216,68 @@ export class KafkaLog implements Log {
     return metadata.partitions.length;
   }
 
+  /**
+   * Sends `messages` in requests under the topic's `max.message.bytes` (see
+   * `batches.ts`), one after another, so their order holds. A message over
+   * the limit on its own is refused with `MessageTooLargeError` before
+   * anything is sent.
+   */
   async produce(topic: string, messages: LogMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    const producer = await this.#plainProducer();
-    await producer.send({
+    const runs = splitBySize(
       topic,
-      messages: messages.map(toKafkaMessage),
-      acks: -1,
-    });
+      messages,
+      await this.#maxMessageBytes(topic),
+    );
+    const producer = await this.#plainProducer();
+    for (const run of runs) {
+      await producer.send({
+        topic,
+        messages: run.map(toKafkaMessage),
+        acks: -1,
+      });
+    }
+  }
+
+  /**
+   * The topic's `max.message.bytes` (the broker's `message.max.bytes` unless
+   * the topic overrides it), asked once per topic; the option when given;
+   * {@linkcode DEFAULT_MAX_MESSAGE_BYTES} when the broker does not answer.
+   */
+  #maxMessageBytes(topic: string): Promise<number> {
+    const given = this.#options.max_message_bytes;
+    if (given !== undefined) return Promise.resolve(given);
+    let known = this.#max_message_bytes.get(topic);
+    if (known === undefined) {
+      known = this.#describeMaxMessageBytes(topic);
+      this.#max_message_bytes.set(topic, known);
+    }
+    return known;
+  }
+
+  async #describeMaxMessageBytes(topic: string): Promise<number> {
+    try {
+      const admin = await this.#adminClient();
+      const { resources } = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{
+          type: ConfigResourceTypes.TOPIC,
+          name: topic,
+          configNames: ["max.message.bytes"],
+        }],
+      });
+      const entry = resources[0]?.configEntries.find((e) =>
+        e.configName === "max.message.bytes"
+      );
+      const bytes = Number(entry?.configValue);
+      if (Number.isSafeInteger(bytes) && bytes > BATCH_OVERHEAD_BYTES) {
+        return bytes;
+      }
+    } catch {
+      // Not allowed to describe configs, or the topic is missing: asked again next time.
+      this.#max_message_bytes.delete(topic);
+    }
+    return DEFAULT_MAX_MESSAGE_BYTES;
   }
 
   transaction(transactionalId: string): Promise<LogTransaction> {
