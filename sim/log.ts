@@ -630,6 +630,9 @@ export class LogTwin implements Log {
           key: message.key,
           value: message.value,
           timestamp: message.timestamp ?? this.#clock.now(),
+          ...(message.unreadable === undefined
+            ? {}
+            : { unreadable: message.unreadable }),
         },
         state: txn === null ? "visible" : "pending",
       };
