@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { jsonLines, utf8Length } from "../../src/sinks/file_format.ts";
+
+Deno.test("utf8Length() counts the bytes TextEncoder writes, lone surrogates included", () => {
+  const encoder = new TextEncoder();
+  fc.assert(
+    fc.property(fc.string({ unit: "binary" }), (text) => {
+      assert.equal(utf8Length(text), encoder.encode(text).length);
+    }),
+    { numRuns: 500 },
+  );
+  assert.equal(utf8Length("é€😀"), 2 + 3 + 4);
+  assert.equal(utf8Length("\ud800x"), 3 + 1);
+});
+
+Deno.test("jsonLines() writes each record on its own line and stages records as they are", () => {
+  const format = jsonLines();
+  assert.equal(format.extension, "jsonl");
+  assert.equal(
+    new TextDecoder().decode(format.encode(['{"a":1}', '{"b":"é"}'])),
+    '{"a":1}\n{"b":"é"}\n',
+  );
+  assert.equal(format.encode([]).length, 0);
+  assert.equal(format.size('{"b":"é"}'), 11);
+  assert.equal(format.unstage(format.stage('{"a":1}')), '{"a":1}');
+  assert.throws(() => format.size('{"a":\r1}'), /without line breaks/);
+});
