@@ -258,6 +258,11 @@ async function printSummary(
         ? ""
         : "  (DOES NOT RECONCILE)"
     }`,
+    ...result.counts_by_stage.slice(1).map((s, i) =>
+      `  after repartition ${
+        result.stage_topics[i + 1]
+      }: in ${s.in} = out ${s.out} + filtered ${s.filtered} + dead-lettered ${s.dead_lettered} + late ${s.late}`
+    ),
     `  checkpoints taken: ${result.checkpoints_taken}`,
     `  faults injected: ${result.injected.crashes} crashes, ${result.injected.redeliveries} redeliveries, ${result.injected.reorders} reorders, ${result.injected.sink_failures} sink failures`,
     `  output digest: sha256:${sha}`,

@@ -133,8 +133,13 @@ export class JobDriver {
 
   /** The input ended: every window fires, every partition is checkpointed. */
   async endOfInput(): Promise<void> {
+    // Stage by stage: a repartitioned stage reads what the one before it
+    // wrote when it finished.
+    for (let stage = 0; stage < this.job.stages.length; stage++) {
+      await this.run();
+      await this.#runner.finish(stage);
+    }
     await this.run();
-    await this.#runner.finish();
   }
 
   /** The instance dies without checkpointing; a new one restores from checkpoints. */

@@ -9,7 +9,8 @@
  * - side-output topics (dead letters, late records): at least once and keyed
  *   by source position, so repeats of a key count once; each message as its
  *   reason and payload, sorted;
- * - other output topics: message values, sorted per partition order;
+ * - other output topics: message values, every one (exactly-once outputs
+ *   hold no repeats), sorted;
  * - objects: key and bytes (as text).
  *
  * @module
@@ -33,7 +34,11 @@ export interface CanonicalOutputs {
 
 const decoder = new TextDecoder();
 
-/** The canonical outputs of a simulation; `input` topics are left out. */
+/**
+ * The canonical outputs of a simulation; `input` topics are left out, and
+ * so are the topics the job's stages read (internal repartition topics hold
+ * watermark markers whose timing is not an output).
+ */
 export function canonicalOutputs(
   result: SimulationResult,
   input: readonly string[],
@@ -44,16 +49,25 @@ export function canonicalOutputs(
       ({ ...entry, ttl: expire_at_ms !== null }) as CanonicalKv
     );
   const topics = result.log.dump().topics
-    .filter(({ topic }) => !input.includes(topic))
+    .filter(({ topic }) =>
+      !input.includes(topic) && !result.stage_topics.includes(topic)
+    )
     .map(({ topic, partitions }) => {
       const seen = new Set<string>();
       const messages: string[] = [];
       for (const record of partitions.flat()) {
-        if (record.key !== null) {
+        const side = sideRecord(record.value);
+        // Side outputs are at least once, keyed by source position: a
+        // repeat counts once. Every other message counts every time.
+        if (side !== null && record.key !== null) {
           if (seen.has(record.key)) continue;
           seen.add(record.key);
         }
-        messages.push(canonicalMessage(record.value));
+        messages.push(
+          side === null
+            ? record.value
+            : JSON.stringify({ reason: side.reason, value: side.value }),
+        );
       }
       messages.sort();
       return { topic, messages };
@@ -67,17 +81,18 @@ export function canonicalOutputs(
   return Promise.resolve({ kv, topics, objects, counts: result.counts });
 }
 
-/** A side record as its reason and payload; any other message as it is. */
-function canonicalMessage(value: string): string {
+/** The side record a message holds, or null for any other message. */
+function sideRecord(value: string): SideRecord | null {
+  if (!value.startsWith("{")) return null;
   try {
     const side = JSON.parse(value) as Partial<SideRecord>;
     if (typeof side.reason === "string" && typeof side.source === "object") {
-      return JSON.stringify({ reason: side.reason, value: side.value });
+      return side as SideRecord;
     }
   } catch {
-    // Not JSON: compared as it is.
+    // Not JSON: not a side record.
   }
-  return value;
+  return null;
 }
 
 /** SHA-256 of the canonical outputs, hex. */

@@ -143,7 +143,12 @@ export interface SimulationResult {
   log: LogTwin;
   objects: ObjectsTwin;
   checkpoints: ObjectsTwin;
+  /** Where the input records went (the first stage's counts). */
   counts: Counts;
+  /** Counts of every stage, in the job's order (repartitioned stages after the first). */
+  counts_by_stage: Counts[];
+  /** The topics the job's stages read (its input, its internal topics). */
+  stage_topics: string[];
   checkpoints_taken: number;
   /** Faults injected, by kind. */
   injected: {
@@ -169,7 +174,7 @@ interface Instance {
   /** Its consumer, once the runner started it. */
   consumer: LogConsumer | null;
   /** Last offset handed to it per partition: where a redelivery rewinds from. */
-  last_offsets: Map<number, number>;
+  last_offsets: Map<string, number>;
   /** Its last poll found nothing. */
   idle: boolean;
 }
@@ -254,7 +259,9 @@ export async function simulate(
     (most, a) => Math.max(most, (a.partition ?? 0) + 1),
     job.partitions,
   );
-  await log.createTopic(job.topic, partitions);
+  for (const stage of job.stages) {
+    await log.createTopic(stage.topic, partitions);
+  }
   for (const topic of job.outputTopics) {
     await log.createTopic(topic, partitions);
   }
@@ -337,7 +344,7 @@ export async function simulate(
               const batch = await created.poll();
               if (batch !== null && batch.records.length > 0) {
                 instance.last_offsets.set(
-                  batch.partition,
+                  `${batch.topic}\u0000${batch.partition}`,
                   batch.records[batch.records.length - 1]!.offset,
                 );
               }
@@ -379,6 +386,8 @@ export async function simulate(
   const wake = () => instances.forEach((instance) => instance.idle = false);
   let next = 0;
   let steps = 0;
+  /** Stages whose end of input was handled. */
+  let finished = 0;
   for (;;) {
     delivering = true;
     next = deliver(log, job.topic, arrivals, next, vclock.now());
@@ -398,12 +407,17 @@ export async function simulate(
         continue;
       }
       if (next >= arrivals.length) {
-        // A crash here is the crash of the instance finishing.
+        // Stage by stage: a stage reading a repartition first reads what
+        // the stage before it wrote when it finished. A crash here is the
+        // crash of the instance finishing.
         for (at = 0; at < count; at++) {
           instance = instances[at]!;
-          await instance.runner.finish();
+          await instance.runner.finish(finished);
         }
-        break;
+        finished++;
+        if (finished >= job.stages.length) break;
+        wake();
+        continue;
       }
       // The next arrival, or an earlier processing-time step a job is due.
       let target = arrivals[next]!.time_ms;
@@ -438,7 +452,7 @@ export async function simulate(
     const owned = log.assignment(instance.consumer);
     if (owned.length === 0) return;
     const { topic, partition } = redeliverRng.pick(owned);
-    const last = instance.last_offsets.get(partition);
+    const last = instance.last_offsets.get(`${topic}\u0000${partition}`);
     if (last === undefined) return;
     log.rewind(
       instance.consumer,
@@ -450,10 +464,16 @@ export async function simulate(
   }
   options.onProgress?.(arrivals.length, arrivals.length);
   const counts = zeroCounts();
+  const counts_by_stage = job.stages.map(() => zeroCounts());
   for (const instance of instances) {
-    addCounts(counts, instance.runner.counts());
+    const byTopic = instance.runner.countsByTopic();
+    job.stages.forEach((stage, i) => {
+      const c = byTopic.get(stage.topic);
+      if (c !== undefined) addCounts(counts_by_stage[i]!, c);
+    });
     checkpoints_taken += instance.runner.checkpointsTaken();
   }
+  addCounts(counts, counts_by_stage[0]!);
   running = false;
   for (const instance of instances) await instance.runner.close();
   return {
@@ -462,6 +482,8 @@ export async function simulate(
     objects,
     checkpoints: checkpointObjects,
     counts,
+    counts_by_stage,
+    stage_topics: job.stages.map((stage) => stage.topic),
     checkpoints_taken,
     injected,
     steps,

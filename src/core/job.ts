@@ -115,8 +115,14 @@ export interface Stage {
   topic: string;
   /** Every sink the stage's processors write to, side outputs included. */
   sinks: readonly Sink<unknown>[];
-  /** A processor for one partition of `topic`, with empty state. */
-  createProcessor(partition: number): PartitionProcessor;
+  /**
+   * A processor for one partition of `topic`, with empty state; `context`
+   * tells how many partitions the topic has (the runner always gives it).
+   */
+  createProcessor(
+    partition: number,
+    context?: { partitions: number },
+  ): PartitionProcessor;
 }
 
 /** A job as the runtime sees it. */

@@ -351,11 +351,18 @@ export class Runner {
 
   /**
    * The input has ended (bounded replays): every open window of every owned
-   * partition fires, is written, and the partition is checkpointed.
+   * partition fires, is written, and the partition is checkpointed. With
+   * `stage`, only the partitions of that stage (by index in the job's
+   * stages): a stage reading a repartition must first read what the stages
+   * before it wrote when they finished.
    */
-  async finish(): Promise<void> {
+  async finish(stage?: number): Promise<void> {
     this.#requireHealthy("finish");
+    const topic = stage === undefined
+      ? undefined
+      : this.#options.job.stages[stage]?.topic;
     for (const task of this.#sortedTasks()) {
+      if (topic !== undefined && task.stage.topic !== topic) continue;
       if (!await this.#settle(task)) continue;
       const out = new Outputs();
       task.processor.endOfInput({ now_ms: this.#options.clock.now(), out });
@@ -681,7 +688,9 @@ export class Runner {
     const id = { job: job.name, topic, partition };
     const claim = await this.#retry(() => this.#logOf(stage).claim(id));
     const checkpoint = claim.checkpoint;
-    const processor = stage.createProcessor(partition);
+    const processor = stage.createProcessor(partition, {
+      partitions: await this.#partitionCount(topic),
+    });
     if (checkpoint !== null) processor.restore(checkpoint.state);
     const position = checkpoint?.position ?? 0;
     const ordered = [
@@ -739,6 +748,18 @@ export class Runner {
       this.#applyTick(task, checkpoint.pending_tick_ms, checkpoint.ticks);
     }
     return position;
+  }
+
+  readonly #partition_counts = new Map<string, Promise<number>>();
+
+  #partitionCount(topic: string): Promise<number> {
+    let count = this.#partition_counts.get(topic);
+    if (count === undefined) {
+      count = this.#retry(() => this.#options.log.partitionCount(topic));
+      this.#partition_counts.set(topic, count);
+      count.catch(() => this.#partition_counts.delete(topic));
+    }
+    return count;
   }
 
   #logOf(stage: Stage): CheckpointLog {

@@ -1,8 +1,12 @@
 /**
- * Compiling a dataflow graph into the job the runner drives: one stage per
- * source, its processors (`processor.ts`), its sinks (every sink a `to`
- * step names, plus the side-output topics), and how a producer keys and
- * times a payload (for `produce` and the simulator).
+ * Compiling a dataflow graph into the job the runner drives: one stage for
+ * the source, and one more after each repartitioning `keyBy` (its upstream
+ * end writes to an internal topic, the next stage reads it; see
+ * `repartition.ts`). Each stage gets its processors (`processor.ts`), its
+ * sinks (every sink a `to` step of the stage names, plus the side-output
+ * topics, plus the Kafka sink its repartitions write through), and the job
+ * says how a producer keys and times a payload (for `produce` and the
+ * simulator).
  *
  * @module
  */
@@ -10,12 +14,15 @@
 import type { Job, Stage } from "../core/job.ts";
 import type { LogRecord } from "../ports.ts";
 import type { Sink } from "../sinks/sink.ts";
+import { isKafkaSink, kafkaSink } from "../sinks/kafka.ts";
 import {
   deadLetterTopic,
   lateTopic,
+  type SideMessages,
   sideTopicsSink,
 } from "../sinks/side_topics.ts";
 import { DataflowProcessor, type DataflowStage } from "./processor.ts";
+import { repartitionTopic } from "./repartition.ts";
 import type { Flow, GraphNode } from "./stream.ts";
 
 /** Settings of a deployment that the job's graph does not fix. */
@@ -36,39 +43,81 @@ export function compileFlow(flow: Flow, options: CompileOptions): Job {
       `Cannot compile job '${name}' as it must have exactly one source: it has ${flow.sources.length}`,
     );
   }
-  const source = flow.sources[0] as DataflowStage["source"];
-  const topic = options.topic ?? source.node.topic;
+  const source = flow.sources[0] as GraphNode & { node: { kind: "source" } };
+  const input = options.topic ?? source.node.topic;
   const side = sideTopicsSink();
-  const sinks = collectSinks(name, source, side);
-  const stage: DataflowStage = {
-    job: name,
-    topic,
-    source,
-    side,
-    dead_letter_topic: deadLetterTopic(topic),
-    late_topic: lateTopic(topic),
+  const dataflowStages: DataflowStage[] = [];
+  const stageSinks: Sink<unknown>[][] = [];
+
+  /** Builds the stage reading `topic` whose graph starts at `roots`. */
+  const addStage = (
+    topic: string,
+    kind: DataflowStage["input"],
+    roots: readonly GraphNode[],
+  ): void => {
+    const index = dataflowStages.length;
+    const cuts: Array<{ topic: string; roots: GraphNode[] }> = [];
+    const cutRoots = roots.map((r) => cut(r, name, cuts));
+    const sinks = collectSinks(name, cutRoots, side);
+    const repartitions = collectRepartitions(cutRoots);
+    if (repartitions.length > 0) {
+      // Internal records go out in the stage's transaction.
+      let kafka = sinks.find(isKafkaSink);
+      if (kafka === undefined) {
+        kafka = kafkaSink({
+          name: "repartition",
+          topics: repartitions.map((r) => r.topic),
+        }) as Sink<unknown>;
+        sinks.push(kafka);
+      }
+      for (const r of repartitions) r.sink = kafka;
+    }
+    checkOwners(name, sinks);
+    dataflowStages.push({
+      job: name,
+      topic,
+      input_topic: input,
+      input: kind,
+      roots: cutRoots,
+      side: side as Sink<SideMessages>,
+      dead_letter_topic: deadLetterTopic(input),
+      late_topic: lateTopic(input),
+    });
+    stageSinks[index] = sinks;
+    for (const c of cuts) {
+      addStage(c.topic, { kind: "repartition" }, c.roots);
+    }
   };
-  const dataflowStage: Stage = {
-    topic,
-    sinks,
-    createProcessor: (partition) => new DataflowProcessor(stage, partition),
-  };
+  addStage(
+    input,
+    { kind: "source", options: source.node.options },
+    source.children,
+  );
+
+  const stages: Stage[] = dataflowStages.map((stage, i) => ({
+    topic: stage.topic,
+    sinks: stageSinks[i]!,
+    createProcessor: (partition, context) =>
+      new DataflowProcessor(stage, partition, context),
+  }));
   // Bad options (a window size, a bound) fail now, not at the first record.
-  new DataflowProcessor(stage, 0);
+  for (const stage of dataflowStages) {
+    new DataflowProcessor(stage, 0, { partitions: 1 });
+  }
   const parse = source.node.options.parse;
   return {
     name,
-    topic,
+    topic: input,
     partitions: source.node.options.partitions ?? DEFAULT_PARTITIONS,
     outputTopics: [
-      stage.dead_letter_topic,
-      stage.late_topic,
-      ...sinks.flatMap((s) => s.topics ?? []),
-    ],
+      deadLetterTopic(input),
+      lateTopic(input),
+      ...new Set(stageSinks.flat().flatMap((s) => s.topics ?? [])),
+    ].filter((t) => !stages.some((s) => s.topic === t)),
     out_of_orderness_ms: source.node.options.out_of_orderness_ms,
     route(value) {
       const record: LogRecord = {
-        topic,
+        topic: input,
         partition: 0,
         offset: 0,
         key: null,
@@ -85,14 +134,59 @@ export function compileFlow(flow: Flow, options: CompileOptions): Job {
         return { key: null, timestamp: undefined };
       }
     },
-    stages: [dataflowStage],
+    stages,
   };
 }
 
-/** Every sink of the graph (distinct objects, distinct names), side topics first. */
+/**
+ * A copy of the graph under `g` for one stage: a repartitioning `keyBy`
+ * becomes a `repartition` node without children, and what followed it is
+ * recorded in `cuts` (the next stage's roots).
+ */
+function cut(
+  g: GraphNode,
+  job: string,
+  cuts: Array<{ topic: string; roots: GraphNode[] }>,
+): GraphNode {
+  const node = g.node;
+  if (node.kind === "keyBy" && node.options.repartition === true) {
+    const topic = repartitionTopic(job, node.options.name!);
+    cuts.push({ topic, roots: g.children });
+    return {
+      id: g.id,
+      node: {
+        kind: "repartition",
+        fn: node.fn,
+        topic,
+        // Set once the stage's Kafka sink is known.
+        sink: undefined as unknown as Sink<unknown>,
+      },
+      children: [],
+    };
+  }
+  return {
+    id: g.id,
+    node,
+    children: g.children.map((c) => cut(c, job, cuts)),
+  };
+}
+
+function collectRepartitions(
+  roots: readonly GraphNode[],
+): Array<{ topic: string; sink: Sink<unknown> }> {
+  const found: Array<{ topic: string; sink: Sink<unknown> }> = [];
+  const visit = (g: GraphNode) => {
+    if (g.node.kind === "repartition") found.push(g.node);
+    g.children.forEach(visit);
+  };
+  roots.forEach(visit);
+  return found;
+}
+
+/** Every sink of a stage's graph (distinct objects, distinct names), side topics first. */
 function collectSinks(
   job: string,
-  source: GraphNode,
+  roots: readonly GraphNode[],
   side: Sink<unknown>,
 ): Sink<unknown>[] {
   const sinks: Sink<unknown>[] = [side];
@@ -109,14 +203,17 @@ function collectSinks(
     }
     g.children.forEach(visit);
   };
-  visit(source);
+  roots.forEach(visit);
+  return sinks;
+}
+
+function checkOwners(job: string, sinks: readonly Sink<unknown>[]): void {
   const owners = sinks.filter((s) => s.checkpointLog !== undefined);
   if (owners.length > 1) {
     throw new RangeError(
-      `Cannot compile job '${job}' as at most one sink may commit checkpoints: ${
+      `Cannot compile job '${job}' as at most one sink of a stage may commit checkpoints: ${
         owners.map((s) => `'${s.name}'`).join(" and ")
       } both do`,
     );
   }
-  return sinks;
 }

@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { LogRecord } from "../ports.ts";
+import type { LogRecord, Unreadable } from "../ports.ts";
 import {
   type Counts,
   type Outputs,
@@ -44,17 +44,66 @@ import {
   WindowStep,
 } from "./steps.ts";
 import type { GraphNode, WriteContext } from "./stream.ts";
+import {
+  decodeInternal,
+  encodeElement,
+  encodeMarker,
+  MARKER_KEY,
+  RepartitionClock,
+} from "./repartition.ts";
+import type { TopicMessages } from "../sinks/kafka.ts";
 
 /** What a processor needs to know of its stage. */
 export interface DataflowStage {
   job: string;
   /** The topic the stage reads. */
   topic: string;
-  source: GraphNode & { node: { kind: "source" } };
+  /** The job's input topic (side outputs of every stage are keyed by its positions). */
+  input_topic: string;
+  /** The job's source, or a repartition's internal topic. */
+  input:
+    | { kind: "source"; options: SourceOptions<unknown> }
+    | { kind: "repartition" };
+  /** The first steps of the stage's graph. */
+  roots: readonly GraphNode[];
   side: Sink<SideMessages>;
   dead_letter_topic: string;
   late_topic: string;
 }
+
+/** What a processor learns of its partition when it is created. */
+export interface ProcessorContext {
+  /** Partitions of the stage's topic. */
+  partitions: number;
+}
+
+/** The watermark of a stage: its source's, or a repartition's merge. */
+interface StageClock {
+  current(): number;
+  maxTimestamp(): number;
+  observe(timestamp: number): void;
+  appended(append_ms: number): void;
+  advanceIdle(now_ms: number): boolean;
+  idleTimeReaching(watermark: number): number | undefined;
+  snapshot(): unknown;
+  restore(snapshot: unknown): void;
+}
+
+/** A repartition's clock as a stage clock: it moves by reports only. */
+class MergedClock extends RepartitionClock implements StageClock {
+  appended(): void {}
+  advanceIdle(): boolean {
+    return false;
+  }
+  idleTimeReaching(): undefined {
+    return undefined;
+  }
+}
+
+const NO_SOURCE: SourceOptions<unknown> = {
+  parse: () => ({ error: "a repartition stage parses no payload" }),
+  out_of_orderness_ms: 0,
+};
 
 /** JSON-compatible state of a {@linkcode DataflowProcessor}. */
 export interface DataflowSnapshot {
@@ -70,7 +119,17 @@ export class DataflowProcessor implements PartitionProcessor {
   readonly #stage: DataflowStage;
   readonly #partition: number;
   readonly #source: SourceOptions<unknown>;
-  readonly #clock: SourceClock;
+  readonly #clock: StageClock;
+  /** Set when the stage reads a repartition. */
+  readonly #merged: MergedClock | null;
+  /** Partitions of the stage's topic. */
+  readonly #partitions: number;
+  /** The watermark the current element is judged against (lateness). */
+  #judge = Number.NEGATIVE_INFINITY;
+  /** Internal topics this stage writes to, and the watermark last sent to each. */
+  readonly #repartitions: Array<
+    { topic: string; sink: Sink<TopicMessages>; sent: number }
+  > = [];
   readonly #steps: StepRuntime[] = [];
   readonly #emit: Emit;
   #counts = zeroCounts();
@@ -83,16 +142,29 @@ export class DataflowProcessor implements PartitionProcessor {
   readonly #max_ahead_ms: number;
   readonly #min_time_ms: number;
 
-  constructor(stage: DataflowStage, partition: number) {
+  constructor(
+    stage: DataflowStage,
+    partition: number,
+    context: ProcessorContext = { partitions: 1 },
+  ) {
     this.#stage = stage;
     this.#partition = partition;
-    this.#source = stage.source.node.options;
-    this.#clock = new SourceClock(this.#source);
+    this.#partitions = context.partitions;
+    if (stage.input.kind === "source") {
+      this.#source = stage.input.options;
+      this.#clock = new SourceClock(this.#source);
+      this.#merged = null;
+    } else {
+      this.#source = NO_SOURCE;
+      this.#merged = new MergedClock();
+      this.#clock = this.#merged;
+    }
     this.#max_ahead_ms = this.#source.max_ahead_ms ?? DEFAULT_MAX_AHEAD_MS;
     this.#min_time_ms = this.#source.min_event_time_ms ??
       DEFAULT_MIN_EVENT_TIME_MS;
     const env: StepEnv = {
       watermark: () => this.#clock.current(),
+      judgeWatermark: () => this.#judge,
       now: () => this.#now_ms,
       latestTime: () => {
         const max = this.#clock.maxTimestamp();
@@ -101,7 +173,7 @@ export class DataflowProcessor implements PartitionProcessor {
       outputFailed: (step, value, error) =>
         this.#outputFailed(step, value, error),
     };
-    this.#emit = fanOut(stage.source.children.map((c) => this.#build(c, env)));
+    this.#emit = fanOut(stage.roots.map((c) => this.#build(c, env)));
     this.#ticking = this.#source.idle_advance_ms !== undefined ||
       this.#steps.some((step) => step instanceof ProcessStep);
   }
@@ -109,15 +181,19 @@ export class DataflowProcessor implements PartitionProcessor {
   process(records: readonly LogRecord[], ctx: ProcessContext): void {
     this.#out = ctx.out;
     for (const record of records) {
-      this.#counts.in++;
       this.#logTick(record.timestamp);
       this.#clock.appended(record.timestamp);
       this.#now_ms = record.timestamp;
-      this.#handle(record);
+      if (this.#merged === null) {
+        this.#counts.in++;
+        this.#judge = this.#clock.current();
+        this.#handle(record);
+      } else this.#handleInternal(record, this.#merged);
       const watermark = this.#clock.current();
       if (watermark > this.#advanced) this.#advance(watermark);
     }
     this.#flush();
+    this.#sendWatermark(this.#clock.current());
     this.#out = null;
   }
 
@@ -126,6 +202,7 @@ export class DataflowProcessor implements PartitionProcessor {
     this.#now_ms = ctx.now_ms;
     this.#advance(Number.POSITIVE_INFINITY);
     this.#flush();
+    this.#sendWatermark(Number.POSITIVE_INFINITY);
     this.#out = null;
   }
 
@@ -149,6 +226,7 @@ export class DataflowProcessor implements PartitionProcessor {
     this.#out = ctx.out;
     this.#logTick(ctx.now_ms);
     this.#flush();
+    this.#sendWatermark(this.#clock.current());
     this.#out = null;
   }
 
@@ -202,12 +280,18 @@ export class DataflowProcessor implements PartitionProcessor {
     for (const step of this.#steps) step.restore(s.steps[step.name]);
     this.#counts = { ...zeroCounts(), ...s.counts };
     this.#advanced = this.#clock.current();
+    // Markers are sent again after a restore (repeats are harmless).
+    for (const r of this.#repartitions) r.sent = Number.NEGATIVE_INFINITY;
   }
 
   // ---- per record ----
 
   #handle(record: LogRecord): void {
     const stage = this.#stage;
+    if (record.unreadable !== undefined) {
+      this.#deadLetter(record, unreadableReason(record.unreadable));
+      return;
+    }
     let parsed: Parsed<unknown>;
     try {
       parsed = this.#source.parse(record.value, record);
@@ -255,14 +339,51 @@ export class DataflowProcessor implements PartitionProcessor {
       );
       return;
     }
+    const key = parsed.key === undefined ? record.key : parsed.key;
+    this.#push(record, parsed.value, key, parsed.time);
+  }
+
+  /** A record of a repartition's internal topic: an element or a marker. */
+  #handleInternal(record: LogRecord, clock: MergedClock): void {
+    const internal = decodeInternal(record.value);
+    if (internal.kind === "marker") {
+      clock.report(internal.marker.p, internal.marker.n, internal.watermark);
+      return;
+    }
+    this.#counts.in++;
+    if (internal.kind === "bad") {
+      this.#deadLetter(record, internal.reason);
+      return;
+    }
+    const e = internal.envelope;
+    // Side outputs name the element by the internal topic, its upstream
+    // partition and its input record's offset: apart from the upstream
+    // stage's side outputs of the same record, and the same in every run.
+    const source: LogRecord = {
+      topic: this.#stage.topic,
+      partition: e.p,
+      offset: e.o,
+      key: e.k,
+      value: safeJson(e.v),
+      timestamp: record.timestamp,
+    };
+    this.#judge = internal.watermark;
+    this.#push(source, e.v, e.k, e.t);
+    // Reported after the element: what it carries must not fire its window
+    // before it joined.
+    clock.report(e.p, e.n, internal.watermark);
+  }
+
+  /** Pushes an element of `record` through the graph and counts the record. */
+  #push(record: LogRecord, value: unknown, key: string | null, time: number) {
+    const stage = this.#stage;
     const origin: Origin = {
       record,
       late: null,
       reached: false,
       failed: null,
     };
-    const key = parsed.key === undefined ? record.key : parsed.key;
-    this.#emit(parsed.value, key, parsed.time, origin);
+    this.#emit(value, key, time, origin);
     if (origin.failed !== null) {
       this.#deadLetter(record, origin.failed);
     } else if (origin.late !== null) {
@@ -274,7 +395,20 @@ export class DataflowProcessor implements PartitionProcessor {
       );
     } else if (origin.reached) this.#counts.out++;
     else this.#counts.filtered++;
-    this.#clock.observe(parsed.time);
+    this.#clock.observe(time);
+  }
+
+  /** Tells every repartition's downstream that the watermark moved. */
+  #sendWatermark(watermark: number): void {
+    for (const r of this.#repartitions) {
+      if (!(watermark > r.sent)) continue;
+      r.sent = watermark;
+      this.#out!.to(r.sink).broadcast(
+        r.topic,
+        MARKER_KEY,
+        encodeMarker(this.#partition, this.#partitions, watermark),
+      );
+    }
   }
 
   #deadLetter(record: LogRecord, reason: string): void {
@@ -433,12 +567,66 @@ export class DataflowProcessor implements PartitionProcessor {
           }
         };
       }
+      case "repartition": {
+        const { fn, topic } = node;
+        const sink = node.sink as Sink<TopicMessages>;
+        this.#repartitions.push({
+          topic,
+          sink,
+          sent: Number.NEGATIVE_INFINITY,
+        });
+        return (value, _key, time, origin) => {
+          if (origin !== null) origin.reached = true;
+          let key: unknown;
+          try {
+            key = fn(value);
+          } catch (error) {
+            return failed("keyBy", origin, env, value, error);
+          }
+          if (typeof key !== "string") {
+            return failed(
+              "keyBy",
+              origin,
+              env,
+              value,
+              new TypeError(
+                `a key must be a string: current value is ${safeJson(key)}`,
+              ),
+            );
+          }
+          this.#out!.to(sink).send(
+            topic,
+            key,
+            encodeElement(
+              this.#partition,
+              this.#partitions,
+              origin?.record.offset ?? -1,
+              env.judgeWatermark(),
+              time,
+              key,
+              value,
+            ),
+          );
+        };
+      }
       case "late":
       case "source":
         throw new TypeError(
           `Cannot build the dataflow as a '${node.kind}' node cannot follow another node`,
         );
     }
+  }
+}
+
+/** Why a record that is not text was dead-lettered (see `LogRecord.unreadable`). */
+function unreadableReason(unreadable: Unreadable): string {
+  switch (unreadable) {
+    case "tombstone":
+      return "record is a tombstone (null value): there is no payload to parse";
+    case "invalid-utf8-key":
+      return "record key is not valid UTF-8: it would read as another key";
+    case "invalid-utf8-value":
+      return "payload is not valid UTF-8";
   }
 }
 

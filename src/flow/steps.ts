@@ -46,8 +46,10 @@ export type Emit = (
 
 /** What steps read from the partition's runtime. */
 export interface StepEnv {
-  /** The stage's current watermark. */
+  /** The stage's current watermark (windows fire by it). */
   watermark(): number;
+  /** The watermark the current element is judged against (its lateness). */
+  judgeWatermark(): number;
   /** Processing time: the current record's append time, or the step's time. */
   now(): number;
   /** Event time given to results of windows with no finite end (global). */
@@ -144,6 +146,7 @@ export class WindowStep implements StepRuntime {
       value,
       this.#env.watermark(),
       this.#fired,
+      this.#env.judgeWatermark(),
     );
     if (!accepted) {
       if (origin !== null) {

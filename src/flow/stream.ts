@@ -119,12 +119,17 @@ export interface ProcessFunction<IN, S, OUT> {
 /** Options of {@linkcode Stream.keyBy}. */
 export interface KeyByOptions {
   /**
-   * Route records through an internal topic keyed by the new key, so that
-   * one task sees every record of a key (Kafka Streams' repartition).
-   * Default: false (the input must already be partitioned by a key that
-   * determines this one).
+   * Route elements through an internal topic keyed by the new key, so that
+   * one task sees every element of a key (Kafka Streams' repartition; see
+   * `src/flow/repartition.ts`). Default: false (the input must already be
+   * partitioned by a key that determines this one).
    */
   repartition?: boolean;
+  /**
+   * With `repartition`: names the step; its internal topic is
+   * `<job>-<name>-repartition`. Default: `repartition-<n>`.
+   */
+  name?: string;
 }
 
 /** @internal A node of the graph. */
@@ -149,6 +154,13 @@ export type Node =
     kind: "to";
     sink: Sink<unknown>;
     write: (value: unknown, out: unknown, ctx: WriteContext) => void;
+  }
+  /** A repartition's upstream end, made by the compiler from a `keyBy`. */
+  | {
+    kind: "repartition";
+    fn: (value: unknown) => string;
+    topic: string;
+    sink: Sink<unknown>;
   };
 
 /** @internal A node with its place in the graph. */
@@ -163,7 +175,7 @@ export class Flow {
   /** @internal */
   readonly sources: GraphNode[] = [];
   #next_id = 0;
-  #counters = { window: 0, process: 0 };
+  #counters = { window: 0, process: 0, repartition: 0 };
   readonly #names = new Set<string>();
 
   /**
@@ -189,7 +201,10 @@ export class Flow {
   }
 
   /** @internal A unique step name: the given one, or `<kind>-<n>`. */
-  stepName(kind: "window" | "process", name: string | undefined): string {
+  stepName(
+    kind: "window" | "process" | "repartition",
+    name: string | undefined,
+  ): string {
     const chosen = name ?? `${kind}-${++this.#counters[kind]}`;
     if (this.#names.has(chosen)) {
       throw new RangeError(
@@ -238,15 +253,13 @@ export class Stream<T> {
 
   /** The stream keyed by `fn`, for windows and process functions. */
   keyBy(fn: (value: T) => string, options: KeyByOptions = {}): KeyedStream<T> {
-    if (options.repartition === true) {
-      throw new RangeError(
-        "Cannot key the stream with 'repartition: true' as repartitioning is not available yet: key the input topic by this key instead",
-      );
-    }
+    const named = options.repartition === true
+      ? { ...options, name: this.flow.stepName("repartition", options.name) }
+      : options;
     const node = this.flow.add(this.node, {
       kind: "keyBy",
       fn: fn as (v: unknown) => string,
-      options,
+      options: named,
     });
     return new KeyedStream<T>(this.flow, node);
   }

@@ -51,6 +51,14 @@ import type {
 /** Messages of one batch, by topic. */
 export class TopicMessages {
   readonly byTopic = new Map<string, LogMessage[]>();
+  /** Messages for every partition of their topic, written after the others. */
+  readonly broadcasts: Array<{ topic: string; key: string; value: string }> =
+    [];
+
+  /** Adds a message to every partition of `topic` (watermark markers). */
+  broadcast(topic: string, key: string, value: string): void {
+    this.broadcasts.push({ topic, key, value });
+  }
 
   /** Adds a message; without `partition`, Kafka picks one from the key. */
   send(
@@ -67,7 +75,7 @@ export class TopicMessages {
   }
 
   isEmpty(): boolean {
-    return this.byTopic.size === 0;
+    return this.byTopic.size === 0 && this.broadcasts.length === 0;
   }
 }
 
@@ -77,6 +85,12 @@ export interface KafkaSinkOptions {
   name?: string;
   /** Topics the job writes to (created when missing). */
   topics: readonly string[];
+  /**
+   * Deliberately broken, for checker tests only: commits the outputs in one
+   * transaction and the offsets and state in a second one, so a crash
+   * between the two writes the outputs again. Default: false.
+   */
+  broken_commit?: boolean;
 }
 
 /** The state object's key travels as the committed offset's metadata. */
@@ -84,6 +98,13 @@ interface CommitMetadata {
   v: 1;
   state_key: string;
   epoch: number;
+}
+
+const KAFKA_SINK: unique symbol = Symbol("freshet.kafkaSink");
+
+/** Whether `sink` was made by {@linkcode kafkaSink}. */
+export function isKafkaSink(sink: Sink<unknown>): boolean {
+  return (sink as { [KAFKA_SINK]?: boolean })[KAFKA_SINK] === true;
 }
 
 /** The transactional id of a job's input partition. */
@@ -95,7 +116,8 @@ export function transactionalId(id: CheckpointId): string {
 export function kafkaSink(options: KafkaSinkOptions): Sink<TopicMessages> {
   const name = options.name ?? "kafka";
   const claims = new WeakSet<KafkaClaim>();
-  return {
+  const sink: Sink<TopicMessages> & { [KAFKA_SINK]: true } = {
+    [KAFKA_SINK]: true,
     name,
     protocol: "at-checkpoint",
     topics: options.topics,
@@ -104,7 +126,11 @@ export function kafkaSink(options: KafkaSinkOptions): Sink<TopicMessages> {
     checkpointLog(context: CheckpointLogContext): CheckpointLog {
       return {
         async claim(id) {
-          const claim = await KafkaClaim.open(id, context);
+          const claim = await KafkaClaim.open(
+            id,
+            context,
+            options.broken_commit ?? false,
+          );
           claims.add(claim);
           return claim;
         },
@@ -127,6 +153,7 @@ export function kafkaSink(options: KafkaSinkOptions): Sink<TopicMessages> {
       });
     },
   };
+  return sink;
 }
 
 /** A partition claimed through its transactional id. */
@@ -138,6 +165,9 @@ class KafkaClaim implements PartitionClaim {
   readonly #producer: TransactionalProducer;
   #open: LogTransaction | null = null;
   #commits = 0;
+  /** Why a transaction call failed: the claim can do nothing more. */
+  #broken: unknown = undefined;
+  readonly #split_commit: boolean;
 
   private constructor(
     id: CheckpointId,
@@ -145,7 +175,9 @@ class KafkaClaim implements PartitionClaim {
     producer: TransactionalProducer,
     epoch: number,
     checkpoint: PartitionCheckpoint | null,
+    split_commit: boolean,
   ) {
+    this.#split_commit = split_commit;
     this.#id = id;
     this.#context = context;
     this.#producer = producer;
@@ -157,6 +189,7 @@ class KafkaClaim implements PartitionClaim {
   static async open(
     id: CheckpointId,
     context: CheckpointLogContext,
+    split_commit: boolean,
   ): Promise<KafkaClaim> {
     const { log } = context.ports;
     // First fence: a read before the claim could miss a commit in flight.
@@ -178,7 +211,14 @@ class KafkaClaim implements PartitionClaim {
         }
         epoch = metadata.epoch + 1;
       }
-      return new KafkaClaim(id, context, producer, epoch, checkpoint);
+      return new KafkaClaim(
+        id,
+        context,
+        producer,
+        epoch,
+        checkpoint,
+        split_commit,
+      );
     } catch (error) {
       await producer.close();
       throw error;
@@ -186,15 +226,67 @@ class KafkaClaim implements PartitionClaim {
   }
 
   /** Produces a batch into the interval's transaction. */
-  async produce(batch: TopicMessages): Promise<void> {
-    const txn = await this.#transaction();
-    for (const [topic, messages] of batch.byTopic) {
-      await txn.produce(topic, messages);
+  produce(batch: TopicMessages): Promise<void> {
+    return this.#guard(async () => {
+      const txn = await this.#transaction();
+      for (const [topic, messages] of batch.byTopic) {
+        await txn.produce(topic, messages);
+      }
+      // Broadcasts (watermark markers) follow the batch's messages: a marker
+      // never overtakes an element sent before it.
+      for (const { topic, key, value } of batch.broadcasts) {
+        const partitions = await this.#partitions(topic);
+        await txn.produce(
+          topic,
+          Array.from({ length: partitions }, (_, partition) => ({
+            key,
+            value,
+            partition,
+          })),
+        );
+      }
+    });
+  }
+
+  /**
+   * Runs a transaction call. A failure leaves the transaction unusable
+   * (kafkajs cannot tell what reached the broker): every later call fails
+   * with it as the cause, and the task restarts from the last commit.
+   */
+  async #guard<T>(call: () => Promise<T>): Promise<T> {
+    if (this.#broken !== undefined) {
+      throw new Error(
+        `Cannot use transaction of ${
+          transactionalId(this.#id)
+        } as an earlier call failed: the partition restarts from its last commit`,
+        { cause: this.#broken },
+      );
+    }
+    try {
+      return await call();
+    } catch (error) {
+      this.#broken = error;
+      throw error;
     }
   }
 
+  readonly #partition_counts = new Map<string, number>();
+
+  async #partitions(topic: string): Promise<number> {
+    let n = this.#partition_counts.get(topic);
+    if (n === undefined) {
+      n = await this.#context.ports.log.partitionCount(topic);
+      this.#partition_counts.set(topic, n);
+    }
+    return n;
+  }
+
   /** State object, then offsets, then the commit: the one commit point. */
-  async commit(checkpoint: PartitionCheckpoint): Promise<void> {
+  commit(checkpoint: PartitionCheckpoint): Promise<void> {
+    return this.#guard(() => this.#commit(checkpoint));
+  }
+
+  async #commit(checkpoint: PartitionCheckpoint): Promise<void> {
     const store = this.#context.store;
     const name = [
       pad(checkpoint.position),
@@ -206,6 +298,12 @@ class KafkaClaim implements PartitionClaim {
       epoch: this.epoch,
     });
     const metadata: CommitMetadata = { v: 1, state_key, epoch: this.epoch };
+    if (this.#split_commit && this.#open !== null) {
+      // The broken variant: outputs become visible before their offsets.
+      const outputs = this.#open;
+      this.#open = null;
+      await outputs.commit();
+    }
     const txn = await this.#transaction();
     await txn.sendOffsets(this.#context.group_id, [{
       topic: this.#id.topic,
