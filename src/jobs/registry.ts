@@ -7,11 +7,12 @@
 
 import type { JobSpec } from "../flow/define.ts";
 import { views } from "./views/job.ts";
+import { transactions } from "./transactions/job.ts";
 
 export type { JobOverrides, JobSpec } from "../flow/define.ts";
 
 /** The jobs that exist, in the order `sim` and `run` take them. */
-export const JOBS: readonly JobSpec[] = [views];
+export const JOBS: readonly JobSpec[] = [views, transactions];
 
 /**
  * Parses `name=value,name=value` (the `--job-options` flag) into settings;
