@@ -24,6 +24,7 @@ import type {
 } from "../ports.ts";
 import { APPLY_FENCED_LUA, CLAIM_FENCE_LUA } from "./redis_scripts.ts";
 import { redact } from "./config.ts";
+import { logger } from "../logging/setup.ts";
 
 /** Options of {@linkcode RedisKeyValue}. */
 export interface RedisKeyValueOptions {
@@ -44,6 +45,14 @@ export interface RedisKeyValueOptions {
   scan_count?: number;
   /** Shown by CLIENT LIST, to find this connection. Default: `"freshet"`. */
   connectionName?: string;
+  /**
+   * Reconnect attempts a command waits through while Redis is unreachable
+   * before it fails (ioredis's `maxRetriesPerRequest`; ioredis waits 50 ms
+   * more before each attempt). Callers retry with back-off of their own, so
+   * a command fails soon rather than after ioredis's 20 attempts (10 s).
+   * Default: 3.
+   */
+  reconnects_per_command_max?: number;
 }
 
 /** A {@linkcode KeyValue} backed by one Redis server. */
@@ -76,14 +85,26 @@ export class RedisKeyValue implements KeyValue {
     this.#redis = new Redis(url, {
       lazyConnect: true,
       connectionName: options.connectionName ?? "freshet",
+      maxRetriesPerRequest: options.reconnects_per_command_max ?? 3,
     });
     const shown = redact(url);
+    const log = logger("redis");
+    let down = false;
     // ioredis emits "error" on every failed reconnect; without a listener it
-    // prints the error itself, which may hold the URL.
+    // prints the error itself, which may hold the URL. The log's rate limit
+    // keeps an outage to a few lines.
     this.#redis.on("error", (error: Error) => {
-      if (!this.#closing) {
-        console.warn(`redis ${shown}: ${redactMessage(error.message, url)}`);
-      }
+      if (this.#closing) return;
+      down = true;
+      log.warn(
+        "Redis at {address} is unreachable: {error}; check that it runs and that REDIS_URL points to it (retrying)",
+        { address: shown, error: redactMessage(error.message, url) },
+      );
+    });
+    this.#redis.on("ready", () => {
+      if (!down) return;
+      down = false;
+      log.info("Redis at {address} is reachable again", { address: shown });
     });
   }
 

@@ -17,6 +17,8 @@ import { CONFIG_FLAGS, jobOverrides, loadSettings } from "./options.ts";
 import { selectJobs } from "./jobs.ts";
 import { parseFixture } from "../core/fixture.ts";
 import type { LogMessage } from "../ports.ts";
+import { closeLogging, logger, setupLogging } from "../logging/setup.ts";
+import { LOG_FLAGS, logOptions } from "./log_flags.ts";
 
 const PRODUCE_SPEC: FlagSpec = {
   values: {
@@ -26,6 +28,7 @@ const PRODUCE_SPEC: FlagSpec = {
     rate: "messages per second (default: as fast as possible)",
     topic: "topic to write instead of the job's own",
     config: "JSON config file of settings",
+    ...LOG_FLAGS,
     ...CONFIG_FLAGS,
   },
   booleans: { help: "print this help" },
@@ -71,6 +74,7 @@ export async function produceCommand(args: readonly string[]): Promise<number> {
   }
   const job = entry!.create(jobOverrides(parsed, [entry!]));
   const settings = await loadSettings(parsed);
+  await setupLogging(logOptions(parsed));
   const { KafkaLog } = await import("../adapters/kafka.ts");
   const log = new KafkaLog({ brokers: settings.kafka().brokers });
   try {
@@ -98,13 +102,18 @@ export async function produceCommand(args: readonly string[]): Promise<number> {
       }
     }
     const seconds = (performance.now() - started) / 1000;
-    console.log(
-      `produced ${messages.length} messages from ${path} to '${job.topic}' in ${
-        seconds.toFixed(1)
-      } s`,
+    logger("produce").info(
+      "produced {messages} messages from {fixture} to '{topic}' in {seconds} s",
+      {
+        messages: messages.length,
+        fixture: path,
+        topic: job.topic,
+        seconds: Number(seconds.toFixed(1)),
+      },
     );
   } finally {
     await log.close();
+    await closeLogging();
   }
   return 0;
 }

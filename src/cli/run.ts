@@ -18,7 +18,10 @@ import { CONFIG_FLAGS, jobOverrides, loadSettings } from "./options.ts";
 import { selectJobs } from "./jobs.ts";
 import { connectServices } from "./services.ts";
 import { JOBS } from "../jobs/registry.ts";
-import { type JobEvent, runJobs } from "../run/production.ts";
+import { runJobs } from "../run/production.ts";
+import { ConfigError } from "../adapters/config.ts";
+import { closeLogging, logger, setupLogging } from "../logging/setup.ts";
+import { LOG_FLAGS, logJobEvent, logOptions } from "./log_flags.ts";
 
 const RUN_SPEC: FlagSpec = {
   values: {
@@ -45,6 +48,7 @@ const RUN_SPEC: FlagSpec = {
       "prefix of every Redis key the jobs write, fences included (default: none)",
     "checkpoint-prefix":
       "key prefix of checkpoints in the S3 bucket (default: checkpoints)",
+    ...LOG_FLAGS,
     ...CONFIG_FLAGS,
   },
   booleans: {
@@ -105,19 +109,27 @@ export async function runCommand(args: readonly string[]): Promise<number> {
     );
   }
   const settings = await loadSettings(parsed);
+  await setupLogging(logOptions(parsed));
+  const log = logger("run");
   const services = await connectServices(settings, {
     key_prefix,
     session_timeout_ms: intFlag(parsed, "session-timeout-ms", 30_000),
   });
-  const say = (event: Record<string, unknown>) =>
-    console.log(JSON.stringify(event));
-  say({ event: "config", settings: settings.describe() });
+  log.info("configuration", { event: "config", settings: settings.describe() });
 
   const controller = new AbortController();
-  const stop = () => controller.abort();
+  const stop = () => {
+    if (!controller.signal.aborted) {
+      log.info("stopping: finishing the batch in hand and checkpointing", {
+        event: "stopping",
+      });
+    }
+    controller.abort();
+  };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   try {
+    if (!await services.check(controller.signal)) return 0;
     await runJobs({
       jobs: entries.map((entry) => entry.create(overrides)),
       ...services,
@@ -127,28 +139,20 @@ export async function runCommand(args: readonly string[]): Promise<number> {
       restart_attempts,
       restart_delay_ms,
       signal: controller.signal,
-      onEvent: (event) => {
-        const line = describe(event);
-        if (line !== null) say(line);
-      },
+      onEvent: (event) => logJobEvent(log, event, services.explain),
     });
   } catch (error) {
-    say({ event: "failed", error: (error as Error).message });
+    if (error instanceof ConfigError) throw error;
+    log.error("{error}", {
+      event: "failed",
+      error: services.explain((error as Error).cause ?? error),
+    });
     return 1;
   } finally {
     Deno.removeSignalListener("SIGINT", stop);
     Deno.removeSignalListener("SIGTERM", stop);
     await services.close();
+    await closeLogging();
   }
   return 0;
-}
-
-/** A job event as a log line, or null (checkpoints are too many to log). */
-function describe(event: JobEvent): Record<string, unknown> | null {
-  if (event.type === "runner") {
-    if (event.event.type === "checkpoint") return null;
-    return { job: event.job, ...event.event };
-  }
-  const { type, ...fields } = event;
-  return { event: type, ...fields };
 }

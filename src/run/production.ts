@@ -5,6 +5,17 @@
  * ports are given (the CLI builds them from configuration, see
  * `connectServices`), so the same loop serves any set of adapters.
  *
+ * A failure that says a service is unreachable (`is_outage`) is not the
+ * job's fault and says nothing about the next attempt: it restarts with
+ * exponential back-off (`restart_delay_ms` doubling up to
+ * `outage_delay_max_ms`) for as long as the outage lasts, without using up
+ * `restart_attempts`, so a job resumes by itself when the service returns.
+ *
+ * Stopping (`signal`) lets the batch in hand finish, checkpoints and leaves
+ * the consumer group, within `shutdown_timeout_ms`; when a service is down
+ * that may be impossible, and the job then stops without its final
+ * checkpoint (nothing is lost: the next start replays from the last one).
+ *
  * @module
  */
 
@@ -24,9 +35,18 @@ export type JobEvent =
     restart: number;
     delay_ms: number;
     error: string;
+    /** Whether a service was unreachable (the restart uses no attempt). */
+    outage: boolean;
+    /** The failure itself, for a caller that explains it. */
+    cause: unknown;
   }
   | { type: "failed"; job: string; restarts: number; error: string }
-  | { type: "stopped"; job: string };
+  | {
+    type: "stopped";
+    job: string;
+    /** Whether the job stopped without its final checkpoint (shutdown timed out). */
+    abandoned?: boolean;
+  };
 
 /** Options of {@linkcode runJobs}. */
 export interface RunJobsOptions {
@@ -46,6 +66,21 @@ export interface RunJobsOptions {
   restart_attempts?: number;
   /** Wait before each restart. Default: 10 000. */
   restart_delay_ms?: number;
+  /**
+   * Whether a failure says a service is unreachable: such a failure restarts
+   * the job with back-off as often as it takes (see the module doc).
+   * Default: none does.
+   */
+  is_outage?: (error: unknown) => boolean;
+  /** Longest wait between restarts during an outage. Default: 30 000. */
+  outage_delay_max_ms?: number;
+  /** Whether a failed write may be retried: the runner's `is_transient`. Default: the runner's. */
+  is_transient?: (error: unknown) => boolean;
+  /**
+   * Longest time a stop waits for the batch in hand, the final checkpoint
+   * and leaving the group. Default: 15 000.
+   */
+  shutdown_timeout_ms?: number;
   /** Stops every job (each checkpoints and leaves its group). */
   signal?: AbortSignal;
   /** Called for every event. Default: ignore. */
@@ -103,7 +138,15 @@ async function runOne(
   const emit = options.onEvent ?? (() => {});
   const attempts = options.restart_attempts ?? 3;
   const delay_ms = options.restart_delay_ms ?? 10_000;
+  const outage_max_ms = options.outage_delay_max_ms ?? 30_000;
+  const shutdown_ms = options.shutdown_timeout_ms ?? 15_000;
+  const stopped = new Promise<"stopped">((resolve) => {
+    if (signal.aborted) resolve("stopped");
+    signal.addEventListener("abort", () => resolve("stopped"), { once: true });
+  });
   let restarts = 0;
+  let failures = 0;
+  let outages = 0;
   for (;;) {
     const runner = new Runner({
       job,
@@ -117,43 +160,98 @@ async function runOne(
       clock: options.clock,
       group_id: options.group_id,
       checkpoint_interval_ms: options.checkpoint_interval_ms,
+      is_transient: options.is_transient,
       onEvent: (event) => emit({ type: "runner", job: job.name, event }),
     });
     options.onRunner?.(job.name, runner);
     runner.start();
     emit({ type: "started", job: job.name, topic: job.topic });
+    let stepping: Promise<boolean> | null = null;
     try {
-      while (!signal.aborted) await runner.step();
-      await runner.close();
-      emit({ type: "stopped", job: job.name });
+      while (!signal.aborted) {
+        stepping = runner.step();
+        // A stop does not wait for a step stuck on a service that is down.
+        if (await Promise.race([stepping, stopped]) === "stopped") break;
+        stepping = null;
+        // A job that runs again after an outage starts its back-off afresh.
+        outages = 0;
+      }
+      const closed = await withDeadline(
+        shutdown_ms,
+        (async () => {
+          // Never checkpoint while a step is still processing.
+          if (stepping !== null) await stepping;
+          await runner.close();
+        })(),
+      );
+      emit({ type: "stopped", job: job.name, abandoned: !closed });
       return;
     } catch (error) {
+      if (signal.aborted) {
+        // Failed while stopping: the last checkpoints stand.
+        emit({ type: "stopped", job: job.name, abandoned: true });
+        return;
+      }
       // Leave the group at once, so the partitions move on while we wait.
-      await runner.close().catch(() => {});
+      await withDeadline(shutdown_ms, runner.close());
       const text = error instanceof Error ? error.message : String(error);
-      if (restarts >= attempts) {
+      const outage = options.is_outage?.(error) ?? false;
+      if (!outage && failures >= attempts) {
         emit({ type: "failed", job: job.name, restarts, error: text });
         throw new JobFailedError(
           `Cannot keep job '${job.name}' running as it failed ${
-            restarts + 1
+            failures + 1
           } times (restart_attempts ${attempts}); last failure: ${text}`,
           { cause: error },
         );
       }
       restarts++;
+      let wait_ms = delay_ms;
+      if (outage) {
+        wait_ms = Math.min(
+          outage_max_ms,
+          delay_ms * 2 ** Math.min(outages, 30),
+        );
+        outages++;
+      } else {
+        failures++;
+      }
       emit({
         type: "restarting",
         job: job.name,
         restart: restarts,
-        delay_ms,
+        delay_ms: wait_ms,
         error: text,
+        outage,
+        cause: error,
       });
-      await abortableSleep(options.clock, delay_ms, signal);
+      await abortableSleep(options.clock, wait_ms, signal);
       if (signal.aborted) {
         emit({ type: "stopped", job: job.name });
         return;
       }
     }
+  }
+}
+
+/**
+ * Waits for `work` at most `ms` of wall-clock time (a stop is about a hang of
+ * the real world, whatever clock the jobs run on); answers whether it
+ * succeeded in time. It goes on in the background otherwise, its failure
+ * ignored.
+ */
+async function withDeadline(
+  ms: number,
+  work: Promise<unknown>,
+): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true, () => false), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

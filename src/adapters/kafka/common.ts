@@ -12,35 +12,43 @@ import {
   type Message,
 } from "kafkajs";
 import { Buffer } from "node:buffer";
+import { logger } from "../../logging/setup.ts";
 import type { LogMessage, LogRecord, Unreadable } from "../../ports.ts";
 
-/** Where kafkajs log lines go. Default: `console.warn` / `console.error`. */
+/** Where kafkajs log lines go. Default: the `freshet.kafka` logger. */
 export type KafkaLogSink = (level: "warn" | "error", line: string) => void;
 
-const defaultSink: KafkaLogSink = (level, line) => {
-  if (level === "error") console.error(line);
-  else console.warn(line);
-};
-
 /**
- * A kafkajs `logCreator` that prints one line per entry: namespace, message
- * and error text only. kafkajs attaches whole request/config objects to some
- * entries (SASL settings among them), so the rest of the entry is never
- * printed: that is how credentials stay out of the log.
+ * A kafkajs `logCreator` that logs one line per entry: namespace, message
+ * and error text only, to `sink` or else to the `freshet.kafka` logger (with
+ * the namespace and broker as fields; the log set-up rate-limits it). kafkajs
+ * attaches whole request/config objects to some entries (SASL settings among
+ * them), so the rest of the entry is never logged: that is how credentials
+ * stay out of the log.
  */
-export function kafkaLogCreator(sink: KafkaLogSink = defaultSink) {
+export function kafkaLogCreator(sink?: KafkaLogSink) {
+  const log = logger("kafka");
   return (_level: logLevel) => (entry: LogEntry) => {
-    const { namespace, level, log } = entry;
-    if (isExpectedNoise(namespace, String(log.message))) return;
-    const error = typeof log.error === "string"
-      ? log.error
-      : log.error instanceof Error
-      ? log.error.message
+    const { namespace, level, log: fields } = entry;
+    if (isExpectedNoise(namespace, String(fields.message))) return;
+    const error = typeof fields.error === "string"
+      ? fields.error
+      : fields.error instanceof Error
+      ? fields.error.message
       : undefined;
-    const line = `kafkajs ${namespace}: ${log.message}${
+    const line = `kafkajs ${namespace}: ${fields.message}${
       error ? ` (${error})` : ""
     }`;
-    sink(level === logLevel.ERROR ? "error" : "warn", line);
+    const severity = level === logLevel.ERROR ? "error" : "warn";
+    if (sink !== undefined) return sink(severity, line);
+    const broker = typeof fields.broker === "string"
+      ? fields.broker
+      : undefined;
+    log[severity]("{line}", {
+      line,
+      namespace,
+      ...(broker === undefined ? {} : { broker }),
+    });
   };
 }
 
