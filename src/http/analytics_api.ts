@@ -1,6 +1,6 @@
 /**
  * The query API over the `analytics` job's Redis keys (see
- * `analytics_keys.ts`), read through the {@linkcode KeyValue} port:
+ * `src/jobs/analytics/keys.ts`), read through the {@linkcode KeyValue} port:
  *
  * - `GET /api/analytics/keys?limit=N` → `{"keys": [{"event_id", "count",
  *   "latest": window | null}]}`: the event ids with the largest latest
@@ -28,7 +28,7 @@ import {
   readWindow,
   windowKeyOfMember,
   windowsKey,
-} from "./analytics_keys.ts";
+} from "../jobs/analytics/keys.ts";
 import { json } from "./json_response.ts";
 import type { RouteContext, Router } from "./router.ts";
 

@@ -37,7 +37,7 @@ export {
   LogUnavailableError,
   type ProduceReport,
 } from "./batching_producer.ts";
-export * as analyticsKeys from "./analytics_keys.ts";
+export * as analyticsKeys from "../jobs/analytics/keys.ts";
 export type { WindowAnswer } from "./analytics_api.ts";
 export type {
   JobsProvider,

@@ -7,12 +7,13 @@
 
 import type { JobSpec } from "../flow/define.ts";
 import { views } from "./views/job.ts";
+import { analytics } from "./analytics/job.ts";
 import { transactions } from "./transactions/job.ts";
 
 export type { JobOverrides, JobSpec } from "../flow/define.ts";
 
 /** The jobs that exist, in the order `sim` and `run` take them. */
-export const JOBS: readonly JobSpec[] = [views, transactions];
+export const JOBS: readonly JobSpec[] = [views, transactions, analytics];
 
 /**
  * Parses `name=value,name=value` (the `--job-options` flag) into settings;

@@ -12,7 +12,7 @@ import {
   latestKey,
   windowKey,
   windowsKey,
-} from "../../src/http/analytics_keys.ts";
+} from "../../src/jobs/analytics/keys.ts";
 import { HttpApp } from "../../src/http/app.ts";
 import type { Clock, KvOp } from "../../src/ports.ts";
 import { integration, REDIS, REDIS_URL, uniqueName } from "./services.ts";

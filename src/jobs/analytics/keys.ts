@@ -1,15 +1,18 @@
 /**
- * The Redis keys the `analytics` job writes and the query API reads (issue
- * 10). One module for both sides, so they cannot drift apart:
+ * The Redis keys the `analytics` job writes (`job.ts`) and the query API
+ * reads (`src/http/analytics_api.ts`). One module for both sides, so they
+ * cannot drift apart:
  *
  * - `analytics:window:<event_id>:<window_start ISO-8601 UTC>`: hash with
  *   fields `event_id, window_start, window_end, count, sum, min, max`
  *   (instants as ISO-8601 UTC, numbers as decimal strings), with a TTL;
  * - `analytics:windows:<event_id>`: sorted set of that event id's windows,
  *   member = the window's start (ISO-8601 UTC, as in the window key), score =
- *   the window's end in epoch ms, for range queries;
+ *   the window's end in epoch ms, for range queries; trimmed of windows
+ *   that end a TTL or more before the newest one, and expiring a TTL after
+ *   its last write;
  * - `analytics:latest:<event_id>`: hash of the latest closed window (same
- *   fields);
+ *   fields), expiring a TTL after its last write;
  * - `analytics:keys`: sorted set of event ids, score = the count of their
  *   latest window.
  *

@@ -19,7 +19,7 @@ import {
   latestKey,
   windowKey,
   windowsKey,
-} from "../../../src/http/analytics_keys.ts";
+} from "../../../src/jobs/analytics/keys.ts";
 import type { JobsSnapshot } from "../../../src/metrics/job_status.ts";
 import { parseExposition, valueOf } from "../metrics/prom_text.ts";
 
