@@ -30,6 +30,13 @@
  * A file is named by its slot and by the numbers of its first and last
  * record: unique, and a function of the partition's record sequence.
  *
+ * **Buckets.** A file's directory is its slot's (`dt=YYYY-MM-DD/hour=HH`)
+ * unless the batch names a bucket per record (Flink's `BucketAssigner`):
+ * then records of one slot and one bucket share files, under the bucket's
+ * directory. The slot still decides when a file is finished, so a job may
+ * place records by the time that lets it seal (e.g. when a session closed)
+ * and file them by another (the day the session started).
+ *
  * @module
  */
 
@@ -44,7 +51,12 @@ export interface FileEntry<R> {
   record: R;
   /** Bytes it adds to its file ({@linkcode FileFormat.size}). */
   bytes: number;
+  /** Directory of its file under the prefix; absent: the slot's. */
+  bucket?: string;
 }
+
+/** A record's directory under the sink's prefix (see the module doc). */
+export type BucketOf<R> = (record: R) => string;
 
 /** A sink buffer: the records of one batch, and the batch's seal. */
 export class FileBatch<R> {
@@ -52,9 +64,11 @@ export class FileBatch<R> {
   /** The highest event time sealed by the batch; -Infinity when none. */
   sealed_ms = Number.NEGATIVE_INFINITY;
   readonly #format: FileFormat<R>;
+  readonly #bucket: BucketOf<R> | undefined;
 
-  constructor(format: FileFormat<R>) {
+  constructor(format: FileFormat<R>, bucket?: BucketOf<R>) {
     this.#format = format;
+    this.#bucket = bucket;
   }
 
   /**
@@ -68,7 +82,14 @@ export class FileBatch<R> {
         `Cannot add a record to a file as 'time_ms' must be whole epoch milliseconds: current value is ${time_ms}`,
       );
     }
-    this.entries.push({ time_ms, record, bytes: this.#format.size(record) });
+    const bytes = this.#format.size(record);
+    if (this.#bucket === undefined) {
+      this.entries.push({ time_ms, record, bytes });
+      return;
+    }
+    const bucket = this.#bucket(record);
+    assertBucket(bucket);
+    this.entries.push({ time_ms, record, bytes, bucket });
   }
 
   /**
@@ -105,6 +126,8 @@ export interface RollRules {
 export interface OpenFile<R> {
   /** Start of the file's slot, epoch ms. */
   slot_ms: number;
+  /** The file's directory under the prefix; absent: the slot's. */
+  bucket?: string;
   /** Number of the file's first record in the partition's sequence. */
   first: number;
   /** Number of its last record so far. */
@@ -120,6 +143,7 @@ export interface OpenFile<R> {
 /** The JSON-compatible description of an open file (its records are in its parts). */
 export interface OpenFileState {
   slot_ms: number;
+  bucket?: string;
   first: number;
   last: number;
   records: number;
@@ -134,7 +158,8 @@ export interface OpenFileState {
  */
 export class FileRoller<R> {
   readonly #rules: RollRules;
-  readonly #open = new Map<number, OpenFile<R>>();
+  /** Open files by {@linkcode fileGroup}. */
+  readonly #open = new Map<string, OpenFile<R>>();
   #finished: OpenFile<R>[] = [];
   #next: number;
   #sealed_ms: number;
@@ -164,7 +189,7 @@ export class FileRoller<R> {
 
   /** Resumes an open file (after a restore, with its records read back). */
   resume(file: OpenFile<R>): void {
-    this.#open.set(file.slot_ms, file);
+    this.#open.set(fileGroup(file), file);
   }
 
   /** Takes one batch: its records, then its seal; `end` finishes every file. */
@@ -186,7 +211,9 @@ export class FileRoller<R> {
 
   /** The open files, by slot. */
   openFiles(): OpenFile<R>[] {
-    return [...this.#open.values()].sort((a, b) => a.slot_ms - b.slot_ms);
+    return [...this.#open.values()].sort((a, b) =>
+      a.slot_ms - b.slot_ms || compareText(a.bucket ?? "", b.bucket ?? "")
+    );
   }
 
   /** The files finished since the last call, in the order they finished. */
@@ -204,7 +231,8 @@ export class FileRoller<R> {
   #add(entry: FileEntry<R>): void {
     const rules = this.#rules;
     const slot_ms = slotOf(entry.time_ms, rules.interval_ms);
-    let file = this.#open.get(slot_ms);
+    const group = fileGroup({ slot_ms, bucket: entry.bucket });
+    let file = this.#open.get(group);
     if (
       file !== undefined &&
       (file.records.length + 1 > rules.max_records ||
@@ -217,6 +245,7 @@ export class FileRoller<R> {
     if (file === undefined) {
       file = {
         slot_ms,
+        ...(entry.bucket === undefined ? {} : { bucket: entry.bucket }),
         first: number,
         last: number,
         records: [],
@@ -224,7 +253,7 @@ export class FileRoller<R> {
         parts: [],
         staged: 0,
       };
-      this.#open.set(slot_ms, file);
+      this.#open.set(group, file);
     }
     file.records.push(entry.record);
     file.bytes += entry.bytes;
@@ -232,8 +261,37 @@ export class FileRoller<R> {
   }
 
   #finish(file: OpenFile<R>): void {
-    this.#open.delete(file.slot_ms);
+    this.#open.delete(fileGroup(file));
     this.#finished.push(file);
+  }
+}
+
+/** The records sharing open files: one slot, one bucket. */
+function fileGroup(file: { slot_ms: number; bucket?: string }): string {
+  return file.bucket === undefined
+    ? String(file.slot_ms)
+    : `${file.slot_ms}/${file.bucket}`;
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const BUCKET_SEGMENT = /^[A-Za-z0-9._=-]+$/;
+
+/** A bucket is one or more `/`-separated segments of safe characters. */
+function assertBucket(bucket: string): void {
+  if (
+    typeof bucket !== "string" ||
+    !bucket.split("/").every((s) =>
+      BUCKET_SEGMENT.test(s) && s !== "." && s !== ".."
+    )
+  ) {
+    throw new RangeError(
+      `Cannot add a record to a file as its bucket must be '/'-separated segments of [A-Za-z0-9._=-] (no '.' or '..'): current value is ${
+        JSON.stringify(bucket)
+      }`,
+    );
   }
 }
 
@@ -282,16 +340,18 @@ export function slotDirectory(slot_ms: number): string {
 }
 
 /**
- * A finished file's key: `<prefix>/dt=YYYY-MM-DD/hour=HH/part-<partition>-<first>-<last>.<extension>`,
- * record numbers zero-padded to 10 digits so keys list in order.
+ * A finished file's key: `<prefix>/dt=YYYY-MM-DD/hour=HH/part-<partition>-<first>-<last>.<extension>`
+ * (`<prefix>/<bucket>/part-...` for a file of a bucket), record numbers
+ * zero-padded to 10 digits so keys list in order.
  */
 export function fileKey(
   prefix: string,
   partition: number,
-  file: { slot_ms: number; first: number; last: number },
+  file: { slot_ms: number; bucket?: string; first: number; last: number },
   extension: string,
 ): string {
-  return `${prefix}/${slotDirectory(file.slot_ms)}/part-${partition}-${
-    pad(file.first, 10)
-  }-${pad(file.last, 10)}.${extension}`;
+  const directory = file.bucket ?? slotDirectory(file.slot_ms);
+  return `${prefix}/${directory}/part-${partition}-${pad(file.first, 10)}-${
+    pad(file.last, 10)
+  }.${extension}`;
 }

@@ -60,7 +60,9 @@
  * the partition's sequence of records (not input offsets: a file's records
  * come from many input records, and reordering within the out-of-orderness
  * bound moves offsets but not that sequence). Lines keep the order the job
- * wrote them in.
+ * wrote them in. With a `bucket` option, a record's directory is the
+ * bucket it names instead (`<prefix>/<bucket>/part-...`), while its slot
+ * still decides when its file is finished (`file_roll.ts`).
  *
  * The file format is pluggable (`file_format.ts`): JSON Lines here, a bulk
  * encoder (Parquet) for the sessions job.
@@ -72,6 +74,7 @@ import type { ObjectStore } from "../ports.ts";
 import { TICKS_PER_POSITION } from "../core/runner.ts";
 import type { FileFormat } from "./file_format.ts";
 import {
+  type BucketOf,
   FileBatch,
   fileKey,
   FileRoller,
@@ -98,6 +101,14 @@ export interface S3FilesSinkOptions<R> {
   prefix: string;
   /** How records become file bytes, e.g. `jsonLines()`. */
   format: FileFormat<R>;
+  /**
+   * The directory of a record's file under `prefix` (Flink's bucket
+   * assigner), e.g. `date=2026-03-14`: one or more `/`-separated segments
+   * of `[A-Za-z0-9._=-]`; a function of the record alone. Records of one
+   * slot and bucket share files. Default: the slot's
+   * `dt=YYYY-MM-DD/hour=HH`.
+   */
+  bucket?: (record: R) => string;
   /**
    * Event-time span of a file: records whose time falls in one slot of this
    * length (aligned to the epoch) share files. Must divide an hour. Default:
@@ -236,6 +247,7 @@ export function s3FilesSink<R>(
     );
   }
   const format = options.format;
+  const bucket: BucketOf<R> | undefined = options.bucket;
   const rules = {
     interval_ms: options.roll_interval_ms ?? 300_000,
     max_bytes: options.roll_max_bytes ?? 67_108_864,
@@ -249,7 +261,7 @@ export function s3FilesSink<R>(
   return {
     name,
     protocol: "at-checkpoint",
-    buffer: () => new FileBatch(format),
+    buffer: () => new FileBatch(format, bucket),
     isEmpty: (batch) => batch.isEmpty(),
     async open(context: SinkContext): Promise<SinkWriter<FileBatch<R>>> {
       const objects = context.ports.objects;
@@ -357,6 +369,7 @@ export function s3FilesSink<R>(
             publish: publishing,
             open: open.map((file) => ({
               slot_ms: file.slot_ms,
+              ...(file.bucket === undefined ? {} : { bucket: file.bucket }),
               first: file.first,
               last: file.last,
               records: file.records.length,
