@@ -6,6 +6,7 @@
  */
 
 import type { SimulationResult } from "./simulator.ts";
+import { isStagingKey } from "./outputs.ts";
 
 /** Writes `result`'s twins under `dir`, replacing what a previous dump left there. */
 export async function writeDump(
@@ -39,6 +40,8 @@ export async function writeDump(
   ) {
     await Deno.mkdir(`${dir}/${store}`, { recursive: true });
     for (const key of await twin.list("")) {
+      // Published objects only, exactly as in S3: staging is bookkeeping.
+      if (store === "objects" && isStagingKey(key)) continue;
       const body = await twin.get(key);
       const path = `${dir}/${store}/${key}`;
       await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), {

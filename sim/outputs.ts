@@ -11,13 +11,15 @@
  *   reason and payload, sorted;
  * - other output topics: message values, every one (exactly-once outputs
  *   hold no repeats), sorted;
- * - objects: key and bytes (as text).
+ * - objects: key and bytes (as text), staging objects of file sinks
+ *   (`freshet-staging/`) left out: they are bookkeeping, not outputs.
  *
  * @module
  */
 
 import type { Counts } from "../src/core/job.ts";
 import type { SideRecord } from "../src/sinks/side_topics.ts";
+import { DEFAULT_STAGING_PREFIX } from "../src/sinks/s3_files.ts";
 import type { KvDumpEntry } from "./kv.ts";
 import type { SimulationResult } from "./simulator.ts";
 
@@ -74,11 +76,15 @@ export function canonicalOutputs(
     });
   // Read through dump(), as the other twins: list/get would still draw the
   // run's injected sink failures.
-  const objects = result.objects.dump().map(({ key, body }) => ({
-    key,
-    body: decoder.decode(body),
-  }));
+  const objects = result.objects.dump()
+    .filter(({ key }) => !isStagingKey(key))
+    .map(({ key, body }) => ({ key, body: decoder.decode(body) }));
   return Promise.resolve({ kv, topics, objects, counts: result.counts });
+}
+
+/** Whether an object is a file sink's staging object, not an output. */
+export function isStagingKey(key: string): boolean {
+  return key.startsWith(`${DEFAULT_STAGING_PREFIX}/`);
 }
 
 /** The side record a message holds, or null for any other message. */

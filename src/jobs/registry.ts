@@ -8,12 +8,18 @@
 import type { JobSpec } from "../flow/define.ts";
 import { views } from "./views/job.ts";
 import { analytics } from "./analytics/job.ts";
+import { clickstream } from "./clickstream/job.ts";
 import { transactions } from "./transactions/job.ts";
 
 export type { JobOverrides, JobSpec } from "../flow/define.ts";
 
 /** The jobs that exist, in the order `sim` and `run` take them. */
-export const JOBS: readonly JobSpec[] = [views, transactions, analytics];
+export const JOBS: readonly JobSpec[] = [
+  views,
+  transactions,
+  clickstream,
+  analytics,
+];
 
 /**
  * Parses `name=value,name=value` (the `--job-options` flag) into settings;
