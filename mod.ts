@@ -11,8 +11,9 @@
  *   {@linkcode session}, {@linkcode global}), aggregates ({@linkcode count},
  *   {@linkcode sum}, {@linkcode stats}, {@linkcode topKMembers}, ...) and
  *   parse checks for JSON events ({@linkcode jsonEvents}, ...).
- * - Sinks: {@linkcode redisSink} (fenced batches, exactly once), and the
- *   {@linkcode Sink} interface to write one's own.
+ * - Sinks: {@linkcode redisSink} (fenced batches), {@linkcode kafkaSink}
+ *   (Kafka transactions), each exactly once, and the {@linkcode Sink}
+ *   interface to write one's own.
  * - Running: {@linkcode runJobs} with the production services of
  *   {@linkcode connectServices} (what `deno task run --prod` does), or a
  *   {@linkcode Runner} of one's own; the escape hatch for jobs written by
@@ -127,6 +128,12 @@ export {
 } from "./src/sinks/redis.ts";
 export { KvBatch } from "./src/sinks/kv_batch.ts";
 export {
+  kafkaSink,
+  type KafkaSinkOptions,
+  TopicMessages,
+  transactionalId,
+} from "./src/sinks/kafka.ts";
+export {
   deadLetterTopic,
   lateTopic,
   type SideRecord,
@@ -174,3 +181,4 @@ export { type FixtureMessage, parseFixture } from "./src/core/fixture.ts";
 // The jobs that ship with freshet.
 export { findJob, JOBS } from "./src/jobs/registry.ts";
 export { countKey, views } from "./src/jobs/views/job.ts";
+export { transactions } from "./src/jobs/transactions/job.ts";
