@@ -9,6 +9,7 @@ import type { JobSpec } from "../flow/define.ts";
 import { views } from "./views/job.ts";
 import { analytics } from "./analytics/job.ts";
 import { clickstream } from "./clickstream/job.ts";
+import { frames } from "./frames/job.ts";
 import { transactions } from "./transactions/job.ts";
 
 export type { JobOverrides, JobSpec } from "../flow/define.ts";
@@ -19,6 +20,7 @@ export const JOBS: readonly JobSpec[] = [
   transactions,
   clickstream,
   analytics,
+  frames,
 ];
 
 /**

@@ -27,7 +27,22 @@ Deno.test("parseVideoFrame() reads the issue's example message", () => {
   assert.deepEqual(parsed.frame, {
     ...EXAMPLE,
     timestamp_ms: Date.UTC(2024, 0, 15, 10, 30),
+    fields: EXAMPLE,
   });
+});
+
+Deno.test("parseVideoFrame() keeps every field as given, unknown ones included, in their order", () => {
+  const parsed = parseVideoFrame(
+    JSON.stringify({ extra: [1, 2], ...EXAMPLE, metadata: null }),
+  );
+  assert.ok(parsed.ok);
+  assert.deepEqual(Object.keys(parsed.frame.fields), [
+    "extra",
+    ...Object.keys(EXAMPLE),
+  ]);
+  assert.deepEqual(parsed.frame.fields.extra, [1, 2]);
+  assert.equal(parsed.frame.fields.metadata, null);
+  assert.deepEqual(parsed.frame.metadata, {});
 });
 
 Deno.test("frameEventTime() reads zone-less ISO times as UTC, and zoned ones and epoch ms as parseEventTime does", () => {

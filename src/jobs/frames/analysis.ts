@@ -17,7 +17,7 @@
  * @module
  */
 
-import { readJpegHeader } from "./jpeg_header.ts";
+import { type JpegHeader, readJpegHeader } from "./jpeg_header.ts";
 import {
   type DecodedJpeg,
   JpegDecodeError,
@@ -178,13 +178,22 @@ export function meanLuma(image: DecodedJpeg): number {
 
 const sharedDecoder = new JpegDecoder();
 
-/** Analyses a JPEG frame whose message declares `declared`; never throws. */
-export function analyzeJpeg(
+/** A JPEG that passed the checks made before decoding, or why it did not. */
+export type JpegCheck =
+  | { ok: true; header: JpegHeader }
+  | { ok: false; kind: AnalysisFailureKind; reason: string };
+
+/**
+ * The checks made before decoding (header, pixel limit, declared size): a
+ * frame that passes them decodes to `header`'s size or not at all, so a
+ * caller may filter on that size without decoding. Never throws.
+ */
+export function checkJpeg(
   jpeg: Uint8Array,
   declared: DeclaredSize,
-  options: AnalyzeOptions = {},
-): AnalysisResult {
-  const { max_pixels = DEFAULT_MAX_PIXELS, decoder = sharedDecoder } = options;
+  options: Pick<AnalyzeOptions, "max_pixels"> = {},
+): JpegCheck {
+  const { max_pixels = DEFAULT_MAX_PIXELS } = options;
   const read = readJpegHeader(jpeg);
   if (!read.ok) return { ok: false, kind: "not-jpeg", reason: read.reason };
   const { width, height } = read.header;
@@ -206,6 +215,20 @@ export function analyzeJpeg(
         `declared frame size must match the JPEG: declared ${declared.frame_width}x${declared.frame_height}, JPEG is ${width}x${height}`,
     };
   }
+  return { ok: true, header: read.header };
+}
+
+/**
+ * Decodes a JPEG that passed {@linkcode checkJpeg} (with `header` its
+ * answer) and analyses it; never throws.
+ */
+export function analyzeCheckedJpeg(
+  jpeg: Uint8Array,
+  header: JpegHeader,
+  options: Pick<AnalyzeOptions, "decoder"> = {},
+): AnalysisResult {
+  const { decoder = sharedDecoder } = options;
+  const { width, height } = header;
   try {
     return decoder.decode(jpeg, (image): AnalysisResult => {
       if (image.width !== width || image.height !== height) {
@@ -240,17 +263,31 @@ export function analyzeJpeg(
   }
 }
 
-/** Analyses a message's base64 `frame_data`; never throws. */
-export function analyzeFrameData(
-  frame_data: string,
+/** Analyses a JPEG frame whose message declares `declared`; never throws. */
+export function analyzeJpeg(
+  jpeg: Uint8Array,
   declared: DeclaredSize,
   options: AnalyzeOptions = {},
 ): AnalysisResult {
-  let jpeg: Uint8Array;
+  const checked = checkJpeg(jpeg, declared, options);
+  if (!checked.ok) return checked;
+  return analyzeCheckedJpeg(jpeg, checked.header, options);
+}
+
+/** The JPEG bytes of a message's base64 `frame_data`, or why there are none. */
+export type FrameBytes =
+  | { ok: true; jpeg: Uint8Array }
+  | { ok: false; kind: "invalid-base64"; reason: string };
+
+/** Decodes a message's base64 `frame_data`; never throws. */
+export function decodeFrameData(frame_data: string): FrameBytes {
   try {
     // Strict: padding required and no stray bits, so a truncated string is
     // refused here rather than decoded into a shorter JPEG.
-    jpeg = Uint8Array.fromBase64(frame_data, { lastChunkHandling: "strict" });
+    return {
+      ok: true,
+      jpeg: Uint8Array.fromBase64(frame_data, { lastChunkHandling: "strict" }),
+    };
   } catch (error) {
     return {
       ok: false,
@@ -258,5 +295,15 @@ export function analyzeFrameData(
       reason: `'frame_data' must be base64: ${(error as Error).message}`,
     };
   }
-  return analyzeJpeg(jpeg, declared, options);
+}
+
+/** Analyses a message's base64 `frame_data`; never throws. */
+export function analyzeFrameData(
+  frame_data: string,
+  declared: DeclaredSize,
+  options: AnalyzeOptions = {},
+): AnalysisResult {
+  const bytes = decodeFrameData(frame_data);
+  if (!bytes.ok) return bytes;
+  return analyzeJpeg(bytes.jpeg, declared, options);
 }

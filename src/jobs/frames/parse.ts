@@ -32,6 +32,8 @@ export interface VideoFrameMessage {
   frame_size_bytes: number;
   /** The message's `metadata` object; `{}` when absent or null. */
   metadata: Record<string, unknown>;
+  /** Every field of the message as given, known or not, in its order. */
+  fields: Record<string, unknown>;
 }
 
 /** Why a payload is not a `video_frames` message. */
@@ -193,6 +195,7 @@ export function parseVideoFrame(payload: string): ParsedVideoFrame {
       frame_channels,
       frame_size_bytes: frame_size_bytes as number,
       metadata: (metadata ?? {}) as Record<string, unknown>,
+      fields,
     },
   };
 }
