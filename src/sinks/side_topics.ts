@@ -67,7 +67,10 @@ export interface SideRecord {
   value: string | null;
   /** The record's append time, epoch ms. */
   timestamp: number;
-  /** Size of the whole payload in UTF-8 bytes (0 for a tombstone). */
+  /**
+   * Size of the whole payload in UTF-8 bytes (0 for a tombstone; for a
+   * payload that is not UTF-8, of its reading with U+FFFD).
+   */
   value_bytes: number;
   /** Present when `value` was cut: SHA-256 (hex) of the whole payload's UTF-8. */
   value_sha256?: string;
