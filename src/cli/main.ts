@@ -1,13 +1,14 @@
 /**
  * The `freshet` command: dispatches to one module per command. `main.ts`
- * adds the simulator's `sim` (`src/` never imports `sim/`).
+ * adds the simulator's `sim` and the embedded backends of `run` (`src/`
+ * never imports `sim/`).
  *
  * @module
  */
 
 import { UsageError } from "./args.ts";
 import { ConfigError } from "../adapters/config.ts";
-import { runCommand } from "./run.ts";
+import { runCommand, type RunCommandOptions } from "./run.ts";
 import { produceCommand } from "./produce.ts";
 
 /** A command added by the entry point (the simulator's `sim`). */
@@ -20,7 +21,8 @@ const USAGE = `freshet: real-time event pipelines
 
 Commands:
   sim       replay recorded fixtures on a virtual clock (no services needed)
-  run       run jobs (--prod: against Kafka, Redis and S3)
+  run       run jobs with /track, the API and the dashboard (embedded
+            backends; --prod: against Kafka, Redis and S3)
   produce   write a fixture to a job's Kafka topic
 
 'freshet COMMAND --help' describes a command.`;
@@ -29,6 +31,7 @@ Commands:
 export async function main(
   args: readonly string[],
   extra: Record<string, ExtraCommand> = {},
+  options: RunCommandOptions = {},
 ): Promise<number> {
   const [command, ...rest] = args;
   try {
@@ -40,7 +43,7 @@ export async function main(
         console.log(USAGE);
         return 0;
       case "run":
-        return await runCommand(rest);
+        return await runCommand(rest, options);
       case "produce":
         return await produceCommand(rest);
       default: {

@@ -1,8 +1,10 @@
 /**
- * `freshet run`: runs jobs. With `--prod`, against the services configured
- * by environment; a failing job restarts in-process from its checkpoints
- * (`--restart-attempts`, `--restart-delay-ms`), then the command exits 1
- * with the cause.
+ * `freshet run`: runs jobs, and serves the HTTP surface (`/track`, the API,
+ * `/metrics`, the dashboard) on `--host`/`--port`. With `--prod`, against
+ * the services configured by environment; without, on embedded in-process
+ * backends (`run_local.ts`). A failing job restarts in-process from its
+ * checkpoints (`--restart-attempts`, `--restart-delay-ms`), then the command
+ * exits 1 with the cause.
  *
  * @module
  */
@@ -18,7 +20,9 @@ import { CONFIG_FLAGS, jobOverrides, loadSettings } from "./options.ts";
 import { selectJobs } from "./jobs.ts";
 import { connectServices } from "./services.ts";
 import { JOBS } from "../jobs/registry.ts";
-import { runJobs } from "../run/production.ts";
+import { runServed } from "../run/surface.ts";
+import type { EmbeddedBackendsFactory } from "../run/local.ts";
+import { HTTP_FLAGS, httpSettings, runLocal } from "./run_local.ts";
 import { ConfigError } from "../adapters/config.ts";
 import { closeLogging, logger, setupLogging } from "../logging/setup.ts";
 import { LOG_FLAGS, logJobEvent, logOptions } from "./log_flags.ts";
@@ -48,11 +52,13 @@ const RUN_SPEC: FlagSpec = {
       "prefix of every Redis key the jobs write, fences included (default: none)",
     "checkpoint-prefix":
       "key prefix of checkpoints in the S3 bucket (default: checkpoints)",
+    ...HTTP_FLAGS,
     ...LOG_FLAGS,
     ...CONFIG_FLAGS,
   },
   booleans: {
-    prod: "run against the real services configured by environment",
+    prod:
+      "run against the real services configured by environment (default: embedded backends, nothing kept)",
     help: "print this help",
   },
 };
@@ -60,7 +66,12 @@ const RUN_SPEC: FlagSpec = {
 /** Help of `freshet run`. */
 export const RUN_HELP = `freshet run: run jobs
 
-Usage: deno task run --prod [flags]
+Usage: deno task run [--prod] [flags]
+
+Without --prod, runs every job (or --job) in this process on embedded,
+in-memory backends, with no service needed: POST events to /track and watch
+them on the dashboard, whose address it prints (default
+http://127.0.0.1:8000/). Nothing is kept when the process ends.
 
 With --prod, consumes the jobs' topics from Kafka and writes to their sinks
 (Redis, Kafka, S3), with checkpoints in S3, configured by KAFKA_BROKERS,
@@ -70,26 +81,38 @@ out: they share partitions through the consumer group. A failing job
 restarts from its checkpoints after a delay, a few times, then the command
 exits 1 with the cause. Stops cleanly on SIGINT or SIGTERM.
 
+Both serve POST /track (bearer token from TRACK_TOKEN, when set), the query
+API, /api/jobs, /metrics, /healthz, /readyz and the dashboard on --host and
+--port (or HOST and PORT).
+
 Flags:
 ${flagHelp(RUN_SPEC)}`;
 
+/** What the entry point gives `freshet run`. */
+export interface RunCommandOptions {
+  /** The embedded backends of a run without `--prod` (`main.ts` passes the twins). */
+  embedded?: EmbeddedBackendsFactory;
+}
+
 /** Runs `freshet run`; answers the exit code. */
-export async function runCommand(args: readonly string[]): Promise<number> {
+export async function runCommand(
+  args: readonly string[],
+  options: RunCommandOptions = {},
+): Promise<number> {
   const parsed = parseArgs(args, RUN_SPEC);
   if (parsed.booleans.has("help")) {
     console.log(RUN_HELP);
     return 0;
-  }
-  if (!parsed.booleans.has("prod")) {
-    throw new UsageError(
-      "local runs with embedded backends are not available yet: use 'deno task run --prod' against real services, or 'deno task sim' to replay fixtures",
-    );
   }
   const entries = await selectJobs(
     parsed.values.get("job"),
     parsed.values.get("job-file"),
   );
   const overrides = jobOverrides(parsed, entries);
+  const http = httpSettings(parsed, entries, overrides);
+  if (!parsed.booleans.has("prod")) {
+    return await runLocal(parsed, entries, overrides, http, options.embedded);
+  }
   const key_prefix = parsed.values.get("key-prefix") ?? "";
   if (/[*?[\]\\]/.test(key_prefix)) {
     throw new UsageError(
@@ -130,9 +153,17 @@ export async function runCommand(args: readonly string[]): Promise<number> {
   Deno.addSignalListener("SIGTERM", stop);
   try {
     if (!await services.check(controller.signal)) return 0;
-    await runJobs({
+    await runServed({
       jobs: entries.map((entry) => entry.create(overrides)),
       ...services,
+      http: {
+        ...http,
+        on_listen: (url) =>
+          log.info("serving /track, the API and the dashboard at {url}", {
+            event: "listening",
+            url,
+          }),
+      },
       checkpoint_prefix,
       group_id: parsed.values.get("group"),
       checkpoint_interval_ms: intFlag(parsed, "checkpoint-interval-ms", 10_000),

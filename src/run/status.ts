@@ -54,6 +54,7 @@ import type {
   JobStatus,
   PartitionStatus,
 } from "../metrics/job_status.ts";
+import { delegate } from "./delegate.ts";
 import type { JobEvent } from "./production.ts";
 
 /** Where the histograms go (a `JobMetrics` fits). */
@@ -496,22 +497,6 @@ function positive(name: string, value: number): number {
     );
   }
   return value;
-}
-
-/**
- * `target` with some methods replaced; every other property is the
- * target's own (methods bound to it, so private fields keep working).
- */
-function delegate<T extends object>(target: T, overrides: Partial<T>): T {
-  return new Proxy(target, {
-    get(t, property) {
-      if (Object.hasOwn(overrides, property)) {
-        return overrides[property as keyof T];
-      }
-      const value = Reflect.get(t, property, t);
-      return typeof value === "function" ? value.bind(t) : value;
-    },
-  });
 }
 
 /** Sleeps on `clock`, returning early when `signal` aborts. */
