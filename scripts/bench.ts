@@ -6,8 +6,10 @@
  * 2. Kafka → null sink through freshet's consumer vs raw kafkajs (≥ 0.9);
  * 3. the exactly-once runner Kafka → Redis vs raw kafkajs (≥ 0.7), with
  *    Redis commands per event;
- * 4. event → Redis p50/p99 latency at 10 % and 70 % of the rate of 3.
- * 2 to 4 need Kafka, Redis and S3 (`deno task services up`); without them
+ * 4. event → Redis p50/p99 latency at 10 % and 70 % of the rate of 3;
+ * 5. restart to resume after a SIGKILL (< 10 s), against the former session
+ *    timeouts.
+ * 2 to 5 need Kafka, Redis and S3 (`deno task services up`); without them
  * their rows say "skipped: services down".
  *
  * @module
@@ -25,10 +27,15 @@ import {
 } from "./bench/section_consume.ts";
 import { EO_TARGET, EO_TITLE, eoSection } from "./bench/section_eo.ts";
 import { LATENCY_TITLE, latencySection } from "./bench/section_latency.ts";
+import {
+  RESTART_TARGET_S,
+  RESTART_TITLE,
+  restartSection,
+} from "./bench/section_restart.ts";
 import { SIM_TARGET, SIM_TITLE, simSection } from "./bench/section_sim.ts";
 import { missingServices, redisVersion } from "./bench/services.ts";
 
-const BENCHMARKS = ["sim", "kafka", "eo", "latency"] as const;
+const BENCHMARKS = ["sim", "kafka", "eo", "latency", "restart"] as const;
 type Benchmark = typeof BENCHMARKS[number];
 
 const SPEC = {
@@ -71,6 +78,8 @@ const SETTINGS = {
     eo_comparison_runs: 2,
     latency_warmup_ms: 3_000,
     latency_measure_ms: 15_000,
+    restart_runs: 3,
+    restart_compare: true,
   },
   quick: {
     kafka_messages: 50_000,
@@ -82,6 +91,8 @@ const SETTINGS = {
     eo_comparison_runs: 0,
     latency_warmup_ms: 1_000,
     latency_measure_ms: 5_000,
+    restart_runs: 1,
+    restart_compare: false,
   },
 };
 
@@ -90,6 +101,7 @@ const TITLES: Record<Benchmark, [string, string]> = {
   kafka: [CONSUME_TITLE, `≥ ${CONSUME_TARGET}`],
   eo: [EO_TITLE, `≥ ${EO_TARGET}`],
   latency: [LATENCY_TITLE, "report p50/p99"],
+  restart: [RESTART_TITLE, `< ${RESTART_TARGET_S} s`],
 };
 
 const NOTES = [
@@ -99,7 +111,6 @@ const NOTES = [
   "Each run uses new topics, consumer groups, Redis key prefixes and checkpoint prefixes, and deletes its topics, keys and objects afterwards; repeated runs do not see each other.",
   "Profiles come from a child process running the candidate alone under `deno run --cpu-prof`; its numbers are sampled CPU time of the main thread (the producer worker and the services are not in them).",
   "The load averages under Machine show whether other work shared the CPUs during the run; ratios hold up better than absolute numbers under such load, but a busy machine still hurts the candidates more, as they use more processes (Redis, S3Proxy) and more CPU per event.",
-  "kafkajs 2.2.4 may print `TimeoutNegativeWarning` once: its request queue schedules a check with a negative delay; it is harmless.",
 ];
 
 function parseOnly(text: string | undefined): Set<Benchmark> {
@@ -161,9 +172,8 @@ async function main(args: string[]): Promise<number> {
     }
   }
 
-  const kafkaBenchmarks = (["kafka", "eo", "latency"] as const).filter((b) =>
-    only.has(b)
-  );
+  const kafkaBenchmarks = (["kafka", "eo", "latency", "restart"] as const)
+    .filter((b) => only.has(b));
   if (kafkaBenchmarks.length > 0) {
     const missing = await missingServices();
     if (missing.length > 0) {
@@ -215,6 +225,20 @@ async function main(args: string[]): Promise<number> {
             );
           } catch (error) {
             sections.set("eo", failed("eo", error));
+          }
+        }
+        if (only.has("restart")) {
+          try {
+            sections.set(
+              "restart",
+              await restartSection({
+                runs: settings.restart_runs,
+                compare: settings.restart_compare,
+                log,
+              }),
+            );
+          } catch (error) {
+            sections.set("restart", failed("restart", error));
           }
         }
         if (only.has("latency")) {

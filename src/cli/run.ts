@@ -40,7 +40,7 @@ const RUN_SPEC: FlagSpec = {
     "checkpoint-interval-ms":
       "processing time between checkpoints of a partition (default: 10000)",
     "session-timeout-ms":
-      "Kafka consumer group session timeout (default: 30000)",
+      "Kafka consumer group session timeout: after a crash, partitions move on after it (default: 6000, the least brokers accept by default)",
     "restart-attempts":
       "in-process restarts of a failed job before the command fails (default: 3)",
     "restart-delay-ms": "wait before each restart (default: 10000)",
@@ -136,7 +136,7 @@ export async function runCommand(
   const log = logger("run");
   const services = await connectServices(settings, {
     key_prefix,
-    session_timeout_ms: intFlag(parsed, "session-timeout-ms", 30_000),
+    session_timeout_ms: intFlag(parsed, "session-timeout-ms", 6_000),
   });
   log.info("configuration", { event: "config", settings: settings.describe() });
 

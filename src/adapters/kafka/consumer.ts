@@ -58,8 +58,11 @@ export interface KafkaConsumerOptions {
    */
   maxBatchRecords?: number;
   /**
-   * A member that sends no heartbeat for this long is removed from the group.
-   * The broker bounds it (`group.min.session.timeout.ms`). Default: 10000.
+   * A member that sends no heartbeat for this long is removed from the group,
+   * and its partitions go to the others. After a crash this is most of the
+   * time until the partitions are consumed again (`BENCHMARKS.md`, restart to
+   * resume), so the default is the smallest a broker accepts by default
+   * (`group.min.session.timeout.ms`, 6 s). Default: 6000.
    */
   session_timeout_ms?: number;
   /** Time members get to rejoin during a rebalance. Default: 20000. */
@@ -121,7 +124,7 @@ export class KafkaConsumer implements LogConsumer {
     this.#poll_wait_ms = options.poll_wait_ms ?? 200;
     this.#consumer = kafka.consumer({
       groupId: options.groupId,
-      sessionTimeout: options.session_timeout_ms ?? 10000,
+      sessionTimeout: options.session_timeout_ms ?? 6000,
       rebalanceTimeout: options.rebalance_timeout_ms ?? 20000,
       heartbeatInterval: this.#heartbeat_ms,
       maxWaitTimeInMs: options.fetch_wait_ms ?? 200,
