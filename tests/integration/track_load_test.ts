@@ -10,6 +10,10 @@
  *   is there twice (events of requests still in flight when wrk stopped may
  *   be there once).
  *
+ * Bounded in time: wrk runs under `timeout` (killed
+ * `WRK_GRACE_SECONDS` after its own end), and the whole test fails after
+ * `TRACK_LOAD_SECONDS` + `CHECK_SECONDS_MAX` rather than hang the suite.
+ *
  * Skipped (outside CI) when Kafka or wrk is missing; failing in CI.
  */
 
@@ -26,6 +30,10 @@ const EVENTS_PER_REQUEST = 20;
 /** Fewer events than the connections can hold in flight: overload shows as 503. */
 const EVENTS_IN_FLIGHT_MAX = 2000;
 const RSS_MAX_BYTES = 768 * 1024 * 1024;
+/** wrk is killed this long after the end of its run. */
+const WRK_GRACE_SECONDS = 45;
+/** Longest the set-up and the checks after the run may take. */
+const CHECK_SECONDS_MAX = 120;
 
 const LUA = new URL("../../scripts/load/track.lua", import.meta.url);
 
@@ -59,7 +67,7 @@ if (wrkMissing && inCi) {
   await integration(
     `/track at overload from wrk for ${SECONDS} s: every request answered, RSS bounded, every 202 event in Kafka once`,
     [KAFKA],
-    loadTest,
+    () => withDeadline(loadTest(), (SECONDS + CHECK_SECONDS_MAX) * 1000),
   );
 }
 
@@ -93,8 +101,11 @@ async function loadTest(): Promise<void> {
   let stdout = "";
   try {
     const run = uniqueName("run");
-    const wrk = await new Deno.Command("wrk", {
+    const wrk = await new Deno.Command("timeout", {
       args: [
+        "--kill-after=5",
+        String(SECONDS + WRK_GRACE_SECONDS),
+        "wrk",
         "-t2",
         `-c${CONNECTIONS}`,
         `-d${SECONDS}s`,
@@ -191,6 +202,25 @@ async function loadTest(): Promise<void> {
   } finally {
     await Deno.remove(out, { recursive: true });
     await log.close();
+  }
+}
+
+/** `work`, or a failure once `ms` have passed without it settling. */
+async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(`the /track load test did not finish within ${ms} ms`),
+        ),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
