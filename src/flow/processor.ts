@@ -219,6 +219,18 @@ export class DataflowProcessor implements PartitionProcessor {
       const idle = this.#clock.idleTimeReaching(event);
       if (idle !== undefined && idle < earliest) earliest = idle;
     }
+    // A stage feeding a repartition has no timer of its own for what the
+    // next stage waits for: a quiet partition moves its watermark (and
+    // sends it on as a marker) every `idle_advance_ms`.
+    const idle_ms = this.#source.idle_advance_ms;
+    const current = this.#clock.current();
+    if (
+      this.#repartitions.length > 0 && idle_ms !== undefined &&
+      Number.isFinite(current)
+    ) {
+      const idle = this.#clock.idleTimeReaching(current + idle_ms);
+      if (idle !== undefined && idle < earliest) earliest = idle;
+    }
     return Number.isFinite(earliest) ? earliest : undefined;
   }
 
