@@ -11,6 +11,7 @@ import { analytics } from "./analytics/job.ts";
 import { clickstream } from "./clickstream/job.ts";
 import { frames } from "./frames/job.ts";
 import { transactions } from "./transactions/job.ts";
+import { sessions } from "./sessions/job.ts";
 
 export type { JobOverrides, JobSpec } from "../flow/define.ts";
 
@@ -21,6 +22,7 @@ export const JOBS: readonly JobSpec[] = [
   clickstream,
   analytics,
   frames,
+  sessions,
 ];
 
 /**
