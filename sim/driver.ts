@@ -13,7 +13,7 @@ import type { Counts, Job } from "../src/core/job.ts";
 import { CheckpointStore } from "../src/core/checkpoint.ts";
 import { Runner, type RunnerEvent } from "../src/core/runner.ts";
 import type { JobOverrides, JobSpec } from "../src/flow/define.ts";
-import type { Log, LogConsumer, LogRecord } from "../src/ports.ts";
+import type { Log, LogConsumer, LogRecord, Unreadable } from "../src/ports.ts";
 import { VirtualClock } from "./clock.ts";
 import { KvTwin } from "./kv.ts";
 import { LogTwin } from "./log.ts";
@@ -35,7 +35,11 @@ export interface JobDriverOptions {
   onEvent?: (event: RunnerEvent) => void;
 }
 
-/** One message to pipe: a payload, or a payload with its key, partition or append time. */
+/**
+ * One message to pipe: a payload, or a payload with its key, partition or
+ * append time, or marked as not text (a tombstone, bytes that are not UTF-8:
+ * see `LogRecord.unreadable`).
+ */
 export type DriverInput =
   | string
   | {
@@ -43,6 +47,7 @@ export type DriverInput =
     key?: string | null;
     partition?: number;
     timestamp?: number;
+    unreadable?: Unreadable;
   };
 
 /** Drives one job instance over twins; see the module documentation. */
@@ -98,6 +103,9 @@ export class JobDriver {
         value: message.value,
         partition: message.partition,
         timestamp: message.timestamp ?? this.clock.now(),
+        ...(typeof m !== "string" && m.unreadable !== undefined
+          ? { unreadable: m.unreadable }
+          : {}),
       };
     });
     await this.log.produce(this.job.topic, messages);
