@@ -8,7 +8,11 @@
  *    Redis commands per event;
  * 4. event → Redis p50/p99 latency at 10 % and 70 % of the rate of 3;
  * 5. restart to resume after a SIGKILL (< 10 s), against the former session
- *    timeouts.
+ *    timeouts;
+ * 6. `POST /track` events acknowledged per second vs a raw kafkajs producer
+ *    of the same events (≥ 0.5; needs wrk);
+ * 7. event → Redis window latency of the analytics pipeline at 10 % and
+ *    70 % of its maximum rate.
  * 2 to 5 need Kafka, Redis and S3 (`deno task services up`); without them
  * their rows say "skipped: services down".
  *
@@ -34,8 +38,26 @@ import {
 } from "./bench/section_restart.ts";
 import { SIM_TARGET, SIM_TITLE, simSection } from "./bench/section_sim.ts";
 import { missingServices, redisVersion } from "./bench/services.ts";
+import {
+  hasWrk,
+  TRACK_TARGET,
+  TRACK_TITLE,
+  trackSection,
+} from "./bench/section_track.ts";
+import {
+  WINDOW_LATENCY_TITLE,
+  windowLatencySection,
+} from "./bench/section_window_latency.ts";
 
-const BENCHMARKS = ["sim", "kafka", "eo", "latency", "restart"] as const;
+const BENCHMARKS = [
+  "sim",
+  "kafka",
+  "eo",
+  "latency",
+  "restart",
+  "track",
+  "window",
+] as const;
 type Benchmark = typeof BENCHMARKS[number];
 
 const SPEC = {
@@ -80,6 +102,10 @@ const SETTINGS = {
     latency_measure_ms: 15_000,
     restart_runs: 3,
     restart_compare: true,
+    track_runs: 3,
+    track_duration_ms: 10_000,
+    window_warmup_ms: 5_000,
+    window_measure_ms: 30_000,
   },
   quick: {
     kafka_messages: 50_000,
@@ -93,6 +119,10 @@ const SETTINGS = {
     latency_measure_ms: 5_000,
     restart_runs: 1,
     restart_compare: false,
+    track_runs: 1,
+    track_duration_ms: 5_000,
+    window_warmup_ms: 2_000,
+    window_measure_ms: 15_000,
   },
 };
 
@@ -102,6 +132,8 @@ const TITLES: Record<Benchmark, [string, string]> = {
   eo: [EO_TITLE, `≥ ${EO_TARGET}`],
   latency: [LATENCY_TITLE, "report p50/p99"],
   restart: [RESTART_TITLE, `< ${RESTART_TARGET_S} s`],
+  track: [TRACK_TITLE, `≥ ${TRACK_TARGET}`],
+  window: [WINDOW_LATENCY_TITLE, "report p50/p99"],
 };
 
 const NOTES = [
@@ -172,8 +204,9 @@ async function main(args: string[]): Promise<number> {
     }
   }
 
-  const kafkaBenchmarks = (["kafka", "eo", "latency", "restart"] as const)
-    .filter((b) => only.has(b));
+  const kafkaBenchmarks =
+    (["kafka", "eo", "latency", "restart", "track", "window"] as const)
+      .filter((b) => only.has(b));
   if (kafkaBenchmarks.length > 0) {
     const missing = await missingServices();
     if (missing.length > 0) {
@@ -253,6 +286,38 @@ async function main(args: string[]): Promise<number> {
             );
           } catch (error) {
             sections.set("latency", failed("latency", error));
+          }
+        }
+        let track_rate: number | null = null;
+        if (only.has("track")) {
+          try {
+            if (!await hasWrk()) {
+              throw new Error("wrk is missing: apt-get install wrk");
+            }
+            const section = await trackSection({
+              runs: settings.track_runs,
+              duration_ms: settings.track_duration_ms,
+              log,
+            });
+            track_rate = section.rate;
+            sections.set("track", section);
+          } catch (error) {
+            sections.set("track", failed("track", error));
+          }
+        }
+        if (only.has("window")) {
+          try {
+            sections.set(
+              "window",
+              await windowLatencySection({
+                track_rate,
+                warmup_ms: settings.window_warmup_ms,
+                measure_ms: settings.window_measure_ms,
+                log,
+              }),
+            );
+          } catch (error) {
+            sections.set("window", failed("window", error));
           }
         }
       } finally {
