@@ -30,6 +30,7 @@ import {
 import { type CanonicalOutputs, canonicalOutputs, digest } from "./outputs.ts";
 import { compareOutputs } from "./checker.ts";
 import { writeDump } from "./dump.ts";
+import { loadedTables, writeTables } from "./loader_sim.ts";
 
 const SPEC: FlagSpec = {
   values: {
@@ -224,6 +225,11 @@ export async function simCommand(args: readonly string[]): Promise<number> {
         checkpoints_taken: result.checkpoints_taken,
         injected: result.injected,
       });
+      // The loaded tables of a job with a loader (sessions: DIR/tables/).
+      await writeTables(
+        dir,
+        await loadedTables(entry, result.objects, { seed, faults, overrides }),
+      );
       console.log(`  wrote every twin's contents to ${dir}/`);
     }
   }
