@@ -92,6 +92,8 @@ export async function measureRestart(
     "1000",
     "--log-format",
     "json",
+    "--port",
+    "0",
     ...(options.session_timeout_ms === undefined
       ? []
       : ["--session-timeout-ms", String(options.session_timeout_ms)]),

@@ -97,12 +97,12 @@ export class Child {
   #stderr = "";
   #exited: Deno.CommandStatus | null = null;
 
-  constructor(name: string, args: string[]) {
+  constructor(name: string, args: string[], env: Record<string, string> = {}) {
     this.name = name;
     this.#process = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "main.ts", ...args],
       cwd: REPO_ROOT,
-      env: { ...serviceEnv(), NO_COLOR: "1" },
+      env: { ...serviceEnv(), NO_COLOR: "1", ...env },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -181,7 +181,9 @@ export class Child {
     throw new Error(
       `Cannot continue as ${this.name} did not report ${what} ${
         ok ? "before it exited" : `within ${timeout_ms} ms`
-      }; its stderr ends with:\n${this.stderrTail()}`,
+      }; its log ends with:\n${
+        this.lines.slice(-5).join("\n")
+      }\nand its stderr with:\n${this.stderrTail()}`,
     );
   }
 
@@ -221,6 +223,17 @@ export interface WorldOptions {
   checkpoint_interval_ms?: number;
   /** `--session-timeout-ms` of instances. Default: 6000. */
   session_timeout_ms?: number;
+  /** Settings of instances over those of {@linkcode serviceEnv}. Default: none. */
+  env?: Record<string, string>;
+  /** The Redis this world reads and cleans. Default: the shared one. */
+  redis_url?: string;
+  /** The S3 this world cleans. Default: the shared one. */
+  s3?: {
+    endpoint: string;
+    bucket: string;
+    accessKeyId: string;
+    secretAccessKey: string;
+  };
 }
 
 /**
@@ -235,9 +248,15 @@ export class World {
   readonly partitions: number;
   readonly children: Child[] = [];
   readonly #options: WorldOptions;
-  readonly #redis = new Redis(REDIS_URL, { lazyConnect: true });
+  readonly #redis: Redis;
 
   constructor(base: string, options: WorldOptions = {}) {
+    this.#redis = new Redis(options.redis_url ?? REDIS_URL, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 3,
+    });
+    // A private Redis may be down while the test reads: not worth a line.
+    this.#redis.on("error", () => {});
     this.topic = uniqueName(base);
     this.group = `${this.topic}-group`;
     this.key_prefix = `${this.topic}:`;
@@ -281,7 +300,11 @@ export class World {
       String(this.#options.checkpoint_interval_ms ?? 1000),
       "--session-timeout-ms",
       String(this.#options.session_timeout_ms ?? 6000),
-    ]);
+      // Any free port: instances of one test (or of tests run side by side)
+      // must not contend for the HTTP surface's default port.
+      "--port",
+      "0",
+    ], this.#options.env);
     this.children.push(child);
     return child;
   }
@@ -448,13 +471,14 @@ export class World {
     } finally {
       await this.#redis.quit().catch(() => this.#redis.disconnect());
     }
+    const s3 = this.#options.s3 ?? S3_SETTINGS;
     const objects = new S3ObjectStore({
-      endpoint: S3_SETTINGS.endpoint,
-      bucket: S3_SETTINGS.bucket,
+      endpoint: s3.endpoint,
+      bucket: s3.bucket,
       region: S3_SETTINGS.region,
       credentials: {
-        accessKeyId: S3_SETTINGS.accessKeyId,
-        secretAccessKey: S3_SETTINGS.secretAccessKey,
+        accessKeyId: s3.accessKeyId,
+        secretAccessKey: s3.secretAccessKey,
       },
     });
     try {

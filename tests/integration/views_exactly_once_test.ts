@@ -41,6 +41,22 @@ interface Kill {
   counted_at_kill: number;
 }
 
+/**
+ * How long an owning instance may take to write its first batch before it is
+ * killed anyway (a loaded machine restores and writes slowly; the kill must
+ * strike while it writes, not before).
+ */
+const PROGRESS_TIMEOUT_MS = 60_000;
+
+/** Runs named checks; a failure names the check and shows its evidence. */
+function check(name: string, ok: boolean, evidence: () => string): void {
+  if (!ok) {
+    throw new assert.AssertionError({
+      message: `check '${name}' failed: ${evidence()}`,
+    });
+  }
+}
+
 await integration(
   "the views job counts every view exactly once in production however often it is SIGKILLed",
   [KAFKA, REDIS, S3],
@@ -77,11 +93,22 @@ await integration(
             "an assigned partition",
           );
           counted_before = await world.countedViews();
-          await sleepOrExit(instance, 200 + rng.int(3_000));
+          // Kill only after this instance was seen writing (unless the input
+          // is all counted): a loaded machine may take seconds to restore.
+          await waitUntil(
+            async () =>
+              instance.exited ||
+              (await world.countedViews()) > counted_before ||
+              counted_before >= expected.valid,
+            { timeout_ms: PROGRESS_TIMEOUT_MS, interval_ms: 100 },
+          );
+          await sleepOrExit(instance, rng.int(2_000));
         }
-        assert.ok(
+        check(
+          "every instance runs until it is killed",
           !instance.exited,
-          `${instance.name} must still run when killed; stderr:\n${instance.stderrTail()}`,
+          () =>
+            `${instance.name} exited on its own; stderr:\n${instance.stderrTail()}`,
         );
         const counted_at_kill = await world.countedViews();
         instance.kill("SIGKILL");
@@ -102,18 +129,20 @@ await integration(
 
       const last = world.startInstance("last instance");
       const produced = await producer.status;
-      assert.ok(
+      check(
+        "the producer succeeds",
         produced.success,
-        `the producer must succeed; stderr:\n${producer.stderrTail()}`,
+        () => `stderr:\n${producer.stderrTail()}`,
       );
       const counted = await world.settle(expected.valid, {
         timeout_ms: 90_000,
         stable_ms: 3_000,
       });
       const stop = await last.stop("SIGTERM", 20_000);
-      assert.ok(
+      check(
+        "the last instance stops cleanly on SIGTERM",
         stop.graceful && stop.status.success,
-        `the last instance must stop cleanly on SIGTERM (code ${stop.status.code}); stderr:\n${last.stderrTail()}`,
+        () => `code ${stop.status.code}; stderr:\n${last.stderrTail()}`,
       );
 
       // The risky case: Redis already holds writes past the checkpoint, so
@@ -167,24 +196,38 @@ await integration(
       );
       // The faults must have struck where exactly-once is at stake (checked
       // after the outputs, so that a wrong output is what a failure shows).
-      assert.ok(
+      const killTable = () =>
+        `kills (mode, ms after start, partitions, counted when decided -> at the kill):\n${
+          kills.map((k) =>
+            `  ${k.instance}: ${k.mode}, ${k.after_ms} ms, [${k.partitions}], ${k.counted_before} -> ${k.counted_at_kill}`
+          ).join("\n")
+        }`;
+      check(
+        "some restart finds Redis ahead of its checkpoint",
         ahead.length > 0,
-        "some restart must find Redis ahead of its checkpoint",
+        () =>
+          `no restore had a fence past its checkpoint (${
+            world.children.flatMap((c) => c.runnerEvents("assigned")).length
+          } assignments)`,
       );
-      assert.ok(
-        kills.filter((k) => k.counted_at_kill > k.counted_before).length >=
-          KILLS / 3,
-        `many kills must strike an instance while it was writing: ${
-          JSON.stringify(kills)
-        }`,
+      const writing = kills.filter((k) => k.counted_at_kill > k.counted_before);
+      check(
+        "kills strike instances while they write",
+        writing.length >= KILLS / 3,
+        () =>
+          `${writing.length} of ${KILLS} kills struck while Redis counts grew (at least ${
+            Math.ceil(KILLS / 3)
+          } wanted)\n${killTable()}`,
       );
-      assert.ok(
+      check(
+        "some kills strike with most of the input still to come",
         kills.some((k) => k.counted_at_kill < expected.valid / 2),
-        "some kills must strike while most of the input was still to come",
+        killTable,
       );
-      assert.ok(
+      check(
+        "the last instance restores partitions from checkpoints",
         last.runnerEvents("assigned").some((e) => e.restored === true),
-        "the last instance must restore partitions from checkpoints",
+        () => JSON.stringify(last.runnerEvents("assigned")),
       );
       console.log(
         `crash test: dead letters ${dead.records.size} (+${dead.repeats} repeats), late ${late.records.size} (+${late.repeats} repeats); wall time ${
