@@ -182,3 +182,4 @@ export { type FixtureMessage, parseFixture } from "./src/core/fixture.ts";
 export { findJob, JOBS } from "./src/jobs/registry.ts";
 export { countKey, views } from "./src/jobs/views/job.ts";
 export { transactions } from "./src/jobs/transactions/job.ts";
+export { analytics } from "./src/jobs/analytics/job.ts";

@@ -3,17 +3,19 @@
  * `/healthz`, `/readyz` and the dashboard, served by `Deno.serve`.
  *
  * ```ts ignore
+ * const status = new PipelineStatus({ clock, log }); // src/run/status.ts
  * const app = await HttpApp.create({
  *   clock,
  *   track: { log, token: Deno.env.get("TRACK_TOKEN") },
  *   kv,
- *   jobs: () => runner.status(),
+ *   jobs: status.snapshot,
  *   readiness: [logReachable(log, "flink-events"), kvReachable(kv)],
  * });
+ * status.observe(app.job_metrics); // latency and checkpoint histograms
  * serveHttp(app, { hostname: "127.0.0.1", port: 8000 });
- * // The runtime reports as things happen:
- * app.job_metrics.observeCheckpoint("analytics", duration_ms);
  * ```
+ *
+ * `src/run/surface.ts` does this wiring for `deno task run`.
  *
  * @module
  */

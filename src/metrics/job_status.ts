@@ -1,8 +1,8 @@
 /**
  * What a running job reports about itself, per input partition: the shape of
  * `GET /api/jobs` and the source of the pipeline gauges and counters on
- * `/metrics`. The runner fills it; `src/http/` only reads it through a
- * {@linkcode JobsProvider}.
+ * `/metrics`. `src/run/status.ts` fills it from the runners; `src/http/`
+ * only reads it through a {@linkcode JobsProvider}.
  *
  * Conventions: times are epoch milliseconds, durations milliseconds, rates
  * records per second of processing time; `null` means "not known yet" (no
@@ -19,7 +19,7 @@ export interface PartitionStatus {
   topic: string;
   /** Input partition. */
   partition: number;
-  /** Records read per second, averaged over the runner's rate window. */
+  /** Records read per second, averaged over the last seconds (10 s by default). */
   input_rate_per_s: number;
   /** Records written to the job's outputs per second, same window. */
   output_rate_per_s: number;
