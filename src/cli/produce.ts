@@ -19,6 +19,12 @@ import { parseFixture } from "../core/fixture.ts";
 import type { LogMessage } from "../ports.ts";
 import { closeLogging, logger, setupLogging } from "../logging/setup.ts";
 import { LOG_FLAGS, logOptions } from "./log_flags.ts";
+import {
+  FRAME_BOOLEAN_FLAGS,
+  FRAME_VALUE_FLAGS,
+  produceFramesCommand,
+  wantsFrameSource,
+} from "./produce_frames.ts";
 
 const PRODUCE_SPEC: FlagSpec = {
   values: {
@@ -28,10 +34,11 @@ const PRODUCE_SPEC: FlagSpec = {
     rate: "messages per second (default: as fast as possible)",
     topic: "topic to write instead of the job's own",
     config: "JSON config file of settings",
+    ...FRAME_VALUE_FLAGS,
     ...LOG_FLAGS,
     ...CONFIG_FLAGS,
   },
-  booleans: { help: "print this help" },
+  booleans: { ...FRAME_BOOLEAN_FLAGS, help: "print this help" },
 };
 
 /** Help of `freshet produce`. */
@@ -39,6 +46,9 @@ export const PRODUCE_HELP =
   `freshet produce: write a fixture to the job's Kafka topic
 
 Usage: deno task produce --job NAME [--fixture FILE] [--rate N]
+       deno task produce --job frames (--images DIR | --video FILE |
+         --webcam DEVICE | --mjpeg URL | --synthetic [--size WxH] [--seed N])
+         [--fps N] [--source NAME] [--frames N | --duration S] [--loop]
 
 Recorded records keep their key; raw payloads are keyed as the job expects
 (views: by videoId). Configured like 'run --prod'.
@@ -59,6 +69,9 @@ export async function produceCommand(args: readonly string[]): Promise<number> {
     throw new UsageError("produce needs --job NAME or --job-file PATH");
   }
   const [entry] = await selectJobs(name, file);
+  if (wantsFrameSource(parsed)) {
+    return await produceFramesCommand(parsed, entry!);
+  }
   const path = parsed.values.get("fixture") ?? entry!.fixture;
   if (path === undefined) {
     throw new UsageError(
