@@ -8,7 +8,10 @@
  */
 
 import assert from "node:assert/strict";
-import { transactions } from "../../src/jobs/transactions/job.ts";
+import {
+  transactions,
+  transactionsJob,
+} from "../../src/jobs/transactions/job.ts";
 import { cents } from "../../src/jobs/transactions/parse.ts";
 import type { JobOverrides } from "../../src/flow/define.ts";
 import { JobDriver, type JobDriverOptions } from "../../sim/driver.ts";
@@ -127,6 +130,39 @@ Deno.test("transactions describes itself: input, stages, output topics and optio
     () => transactions.create({ options: { min_amount: "lots" } }),
     /'min_amount' must be a number: current value is 'lots'/,
   );
+});
+
+Deno.test("transactionsJob() names a second deployment: its internal topic, transactional ids and outputs are its own", async () => {
+  const spec = transactionsJob({
+    name: "txn-eu",
+    topics: { processed: "eu.processed", category_aggregations: "eu.cats" },
+  });
+  const job = spec.create({ topic: "eu.transactions" });
+  assert.equal(job.name, "txn-eu");
+  assert.deepEqual(job.stages.map((s) => s.topic), [
+    "eu.transactions",
+    "txn-eu-by-category-repartition",
+  ]);
+  assert.deepEqual(job.outputTopics, [
+    "eu.transactions.dead-letter",
+    "eu.transactions.late",
+    "eu.processed",
+    "high_value_transactions",
+    "user_aggregations",
+    "eu.cats",
+  ]);
+  assert.deepEqual(spec.optionHelp(), transactions.optionHelp());
+  const d = await JobDriver.open(spec, {
+    partitions: 1,
+    start_ms: T0 + 10 * MINUTE,
+    overrides: { topic: "eu.transactions" },
+  });
+  await d.pipe([txn({ category: "books", amount: 600 })]);
+  await d.endOfInput();
+  assert.equal(d.records("eu.processed").length, 1);
+  assert.equal(d.records("high_value_transactions").length, 1);
+  assert.equal(d.records("eu.cats").length, 1);
+  assert.equal(d.records("processed_transactions").length, 0);
 });
 
 Deno.test("transactions routes a payload by its user_id and event time, and a bad payload nowhere", () => {

@@ -24,6 +24,8 @@
  */
 
 import { defineJob, type JobSpec } from "../../flow/define.ts";
+import type { Flow } from "../../flow/stream.ts";
+import type { Log } from "../../ports.ts";
 import { tumbling } from "../../core/windows.ts";
 import { formatIso } from "../../core/time.ts";
 import type { Aggregate } from "../../core/window_operator.ts";
@@ -130,116 +132,168 @@ const categoryTotals = totals<CategoryItem, CategoryTotals>(
   }),
 );
 
+/** The four output topics of the job. */
+export interface TransactionsTopics {
+  processed: string;
+  high_value: string;
+  user_aggregations: string;
+  category_aggregations: string;
+}
+
+/** Options of {@linkcode transactionsJob}: names a deployment may choose. */
+export interface TransactionsJobOptions {
+  /**
+   * The job's name: it keys checkpoints, transactional ids, the default
+   * consumer group and the internal topic of the repartition
+   * (`<name>-by-category-repartition`). Default: `"transactions"`.
+   */
+  name?: string;
+  /** Output topics. Default: `processed_transactions`, `high_value_transactions`, `user_aggregations`, `category_aggregations`. */
+  topics?: Partial<TransactionsTopics>;
+}
+
+/**
+ * The `transactions` job under other names, e.g. for a second deployment
+ * on the same Kafka cluster (`--job-file` with
+ * `export default transactionsJob({ name, topics })`); the registry's is
+ * {@linkcode transactions}.
+ */
+export function transactionsJob(options: TransactionsJobOptions = {}): JobSpec {
+  const topics: TransactionsTopics = {
+    processed: PROCESSED,
+    high_value: HIGH_VALUE,
+    user_aggregations: USER_AGGREGATIONS,
+    category_aggregations: CATEGORY_AGGREGATIONS,
+    ...options.topics,
+  };
+  const outputs = [
+    topics.processed,
+    topics.high_value,
+    topics.user_aggregations,
+    topics.category_aggregations,
+  ];
+  return defineJob({
+    name: options.name ?? "transactions",
+    description:
+      "e-commerce transactions: validate, filter, discount, per-user and per-category windows (Kafka, exactly once)",
+    fixture: "fixtures/transactions/transactions.jsonl.gz",
+    options: TRANSACTIONS_OPTIONS,
+    build: (flow, o) => build(flow, o, topics),
+    summarize: ({ log }) => summarize(log, outputs),
+  });
+}
+
 /** The `transactions` job. */
-export const transactions: JobSpec = defineJob({
-  name: "transactions",
-  description:
-    "e-commerce transactions: validate, filter, discount, per-user and per-category windows (Kafka, exactly once)",
-  fixture: "fixtures/transactions/transactions.jsonl.gz",
-  options: TRANSACTIONS_OPTIONS,
-  build(flow, o) {
-    const kafka = kafkaSink({
-      topics: [PROCESSED, HIGH_VALUE, USER_AGGREGATIONS, CATEGORY_AGGREGATIONS],
-    });
-    const rates: Record<string, number> = {
-      electronics: o.discount_electronics,
-      clothing: o.discount_clothing,
-      home: o.discount_home,
-      books: o.discount_books,
-      sports: o.discount_sports,
-    };
-    const min = o.min_amount * 1_000_000;
-    const high = o.high_value_amount * 1_000_000;
-    const windows = {
-      assigner: tumbling({ size_ms: o.window_ms }),
-      allowed_lateness_ms: o.allowed_lateness_ms,
-    };
+export const transactions: JobSpec = transactionsJob();
 
-    const kept = flow
-      .source("transactions", {
-        parse: parseTransaction,
-        out_of_orderness_ms: o.out_of_orderness_ms,
-        partitions: o.partitions,
-      })
-      .filter((t) => t.amount_micros > min)
-      .map((t): Kept => {
-        const discount_rate = rates[t.category] ?? o.discount_other;
-        const discounted_micros = Math.round(
-          t.amount_micros * (1 - discount_rate),
-        );
-        return { ...t, discount_rate, discounted_micros };
-      });
+function build(
+  flow: Flow,
+  o: typeof TRANSACTIONS_OPTIONS,
+  topics: TransactionsTopics,
+): void {
+  const kafka = kafkaSink({
+    topics: [
+      topics.processed,
+      topics.high_value,
+      topics.user_aggregations,
+      topics.category_aggregations,
+    ],
+  });
+  const rates: Record<string, number> = {
+    electronics: o.discount_electronics,
+    clothing: o.discount_clothing,
+    home: o.discount_home,
+    books: o.discount_books,
+    sports: o.discount_sports,
+  };
+  const min = o.min_amount * 1_000_000;
+  const high = o.high_value_amount * 1_000_000;
+  const windows = {
+    assigner: tumbling({ size_ms: o.window_ms }),
+    allowed_lateness_ms: o.allowed_lateness_ms,
+  };
 
-    kept.to(kafka, (t, out) => {
-      const value = JSON.stringify({
-        ...t.fields,
-        discount_rate: t.discount_rate,
-        discounted_amount: cents(t.discounted_micros),
-      });
-      out.send(PROCESSED, t.user_id, value);
-      if (t.amount_micros > high) out.send(HIGH_VALUE, t.user_id, value);
+  const kept = flow
+    .source("transactions", {
+      parse: parseTransaction,
+      out_of_orderness_ms: o.out_of_orderness_ms,
+      partitions: o.partitions,
+    })
+    .filter((t) => t.amount_micros > min)
+    .map((t): Kept => {
+      const discount_rate = rates[t.category] ?? o.discount_other;
+      const discounted_micros = Math.round(
+        t.amount_micros * (1 - discount_rate),
+      );
+      return { ...t, discount_rate, discounted_micros };
     });
 
-    kept.keyBy((t) => t.user_id)
-      .window({ name: "user", aggregate: userTotals, ...windows })
-      .to(kafka, (r, out) =>
-        out.send(
-          USER_AGGREGATIONS,
-          r.key,
-          JSON.stringify({
-            user_id: r.key,
-            window_start: formatIso(r.window.start),
-            window_end: formatIso(r.window.end),
-            count: r.value.count,
-            total_amount: cents(r.value.total),
-            total_discounted_amount: cents(r.value.discounted),
-            avg_amount: cents(r.value.total / r.value.count),
-            max_amount: cents(r.value.max),
-          }),
-        ));
+  kept.to(kafka, (t, out) => {
+    const value = JSON.stringify({
+      ...t.fields,
+      discount_rate: t.discount_rate,
+      discounted_amount: cents(t.discounted_micros),
+    });
+    out.send(topics.processed, t.user_id, value);
+    if (t.amount_micros > high) out.send(topics.high_value, t.user_id, value);
+  });
 
-    kept
-      .map((t): CategoryItem => ({
-        category: t.category,
-        amount_micros: t.amount_micros,
-        discounted_micros: t.discounted_micros,
-        quantity: t.quantity,
-      }))
-      .keyBy((t) => t.category, { repartition: true, name: "by-category" })
-      .window({ name: "category", aggregate: categoryTotals, ...windows })
-      .to(kafka, (r, out) =>
-        out.send(
-          CATEGORY_AGGREGATIONS,
-          r.key,
-          JSON.stringify({
-            category: r.key,
-            window_start: formatIso(r.window.start),
-            window_end: formatIso(r.window.end),
-            count: r.value.count,
-            total_amount: cents(r.value.total),
-            total_discounted_amount: cents(r.value.discounted),
-            units: r.value.units,
-          }),
-        ));
-  },
-  async summarize({ log }) {
-    const lines: string[] = [];
-    for (
-      const topic of [
-        PROCESSED,
-        HIGH_VALUE,
-        USER_AGGREGATIONS,
-        CATEGORY_AGGREGATIONS,
-      ]
-    ) {
-      const ends = await log.endOffsets(topic).catch(() => [] as number[]);
-      let records = 0;
-      for (let p = 0; p < ends.length; p++) {
-        records += (await log.read(topic, p, 0, Number.MAX_SAFE_INTEGER))
-          .length;
-      }
-      lines.push(`${topic}: ${records} records`);
+  kept.keyBy((t) => t.user_id)
+    .window({ name: "user", aggregate: userTotals, ...windows })
+    .to(kafka, (r, out) =>
+      out.send(
+        topics.user_aggregations,
+        r.key,
+        JSON.stringify({
+          user_id: r.key,
+          window_start: formatIso(r.window.start),
+          window_end: formatIso(r.window.end),
+          count: r.value.count,
+          total_amount: cents(r.value.total),
+          total_discounted_amount: cents(r.value.discounted),
+          avg_amount: cents(r.value.total / r.value.count),
+          max_amount: cents(r.value.max),
+        }),
+      ));
+
+  kept
+    .map((t): CategoryItem => ({
+      category: t.category,
+      amount_micros: t.amount_micros,
+      discounted_micros: t.discounted_micros,
+      quantity: t.quantity,
+    }))
+    .keyBy((t) => t.category, { repartition: true, name: "by-category" })
+    .window({ name: "category", aggregate: categoryTotals, ...windows })
+    .to(kafka, (r, out) =>
+      out.send(
+        topics.category_aggregations,
+        r.key,
+        JSON.stringify({
+          category: r.key,
+          window_start: formatIso(r.window.start),
+          window_end: formatIso(r.window.end),
+          count: r.value.count,
+          total_amount: cents(r.value.total),
+          total_discounted_amount: cents(r.value.discounted),
+          units: r.value.units,
+        }),
+      ));
+}
+
+async function summarize(
+  log: Log,
+  topics: readonly string[],
+): Promise<string[]> {
+  const lines: string[] = [];
+  for (const topic of topics) {
+    const ends = await log.endOffsets(topic).catch(() => [] as number[]);
+    let records = 0;
+    for (let p = 0; p < ends.length; p++) {
+      records += (await log.read(topic, p, 0, Number.MAX_SAFE_INTEGER))
+        .length;
     }
-    return lines;
-  },
-});
+    lines.push(`${topic}: ${records} records`);
+  }
+  return lines;
+}
