@@ -10,6 +10,8 @@ import { UsageError } from "./args.ts";
 import { ConfigError } from "../adapters/config.ts";
 import { runCommand, type RunCommandOptions } from "./run.ts";
 import { produceCommand } from "./produce.ts";
+import { framesCommand } from "./frames_tail.ts";
+import { loadCommand } from "./load.ts";
 
 /** A command added by the entry point (the simulator's `sim`). */
 export interface ExtraCommand {
@@ -23,7 +25,9 @@ Commands:
   sim       replay recorded fixtures on a virtual clock (no services needed)
   run       run jobs with /track, the API and the dashboard (embedded
             backends; --prod: against Kafka, Redis and S3)
-  produce   write a fixture to a job's Kafka topic
+  produce   write a fixture (or frames: --images, --video, ...) to a job's topic
+  frames    tail: the frames job's outputs live in the terminal
+  load      load a job's published files into PostgreSQL (sessions)
 
 'freshet COMMAND --help' describes a command.`;
 
@@ -46,12 +50,16 @@ export async function main(
         return await runCommand(rest, options);
       case "produce":
         return await produceCommand(rest);
+      case "frames":
+        return await framesCommand(rest);
+      case "load":
+        return await loadCommand(rest);
       default: {
         const found = extra[command];
         if (found !== undefined) return await found.run(rest);
         throw new UsageError(
           `unknown command '${command}' (known: ${
-            ["sim", "run", "produce", ...Object.keys(extra)]
+            ["sim", "run", "produce", "frames", "load", ...Object.keys(extra)]
               .filter((c, i, all) => all.indexOf(c) === i).join(", ")
           })`,
         );

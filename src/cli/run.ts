@@ -19,6 +19,8 @@ import {
 import { CONFIG_FLAGS, jobOverrides, loadSettings } from "./options.ts";
 import { selectJobs } from "./jobs.ts";
 import { connectServices } from "./services.ts";
+import { connectWarehouse, startLoaders } from "./load.ts";
+import { loadTargetOf } from "../load/targets.ts";
 import { JOBS } from "../jobs/registry.ts";
 import { runServed } from "../run/surface.ts";
 import type { EmbeddedBackendsFactory } from "../run/local.ts";
@@ -52,6 +54,8 @@ const RUN_SPEC: FlagSpec = {
       "prefix of every Redis key the jobs write, fences included (default: none)",
     "checkpoint-prefix":
       "key prefix of checkpoints in the S3 bucket (default: checkpoints)",
+    "load-interval-ms":
+      "with --prod, time between the passes of a job's loader into PostgreSQL (sessions; default: 60000)",
     ...HTTP_FLAGS,
     ...LOG_FLAGS,
     ...CONFIG_FLAGS,
@@ -139,6 +143,12 @@ export async function runCommand(
     session_timeout_ms: intFlag(parsed, "session-timeout-ms", 6_000),
   });
   log.info("configuration", { event: "config", settings: settings.describe() });
+  // Jobs with a loader (sessions) load their files into DATABASE_URL beside.
+  const loaded = entries.filter((e) => loadTargetOf(e.name, overrides));
+  const warehouse = loaded.length > 0
+    ? await connectWarehouse(settings)
+    : undefined;
+  const load_interval_ms = intFlag(parsed, "load-interval-ms", 60_000);
 
   const controller = new AbortController();
   const stop = () => {
@@ -165,6 +175,15 @@ export async function runCommand(
           }),
       },
       checkpoint_prefix,
+      warehouse,
+      companions: warehouse === undefined ? [] : [
+        (signal) =>
+          Promise.all(startLoaders(
+            loaded.map((e) => ({ name: e.name, overrides })),
+            { objects: services.objects, warehouse, clock: services.clock },
+            { interval_ms: load_interval_ms, signal },
+          )).then(() => {}),
+      ],
       group_id: parsed.values.get("group"),
       checkpoint_interval_ms: intFlag(parsed, "checkpoint-interval-ms", 10_000),
       restart_attempts,
@@ -183,6 +202,7 @@ export async function runCommand(
     Deno.removeSignalListener("SIGINT", stop);
     Deno.removeSignalListener("SIGTERM", stop);
     await services.close();
+    await warehouse?.close();
     await closeLogging();
   }
   return 0;

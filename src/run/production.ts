@@ -87,6 +87,11 @@ export interface RunJobsOptions {
   onEvent?: (event: JobEvent) => void;
   /** Called with each job's current runner whenever it (re)starts. */
   onRunner?: (job: string, runner: Runner) => void;
+  /**
+   * Loops that run beside the jobs until the run stops (the signal they
+   * are given aborts), e.g. the sessions job's loader. Default: none.
+   */
+  companions?: ReadonlyArray<(signal: AbortSignal) => Promise<void>>;
 }
 
 /** A job failed more often than its restart strategy allows. */
@@ -117,14 +122,15 @@ export async function runJobs(options: RunJobsOptions): Promise<void> {
   if (options.signal?.aborted) stop();
   try {
     // A job that fails for good stops the others too.
-    await Promise.all(
-      options.jobs.map((job) =>
+    await Promise.all([
+      ...options.jobs.map((job) =>
         runOne(job, options, controller.signal).catch((error) => {
           stop();
           throw error;
         })
       ),
-    );
+      ...(options.companions ?? []).map((loop) => loop(controller.signal)),
+    ]);
   } finally {
     options.signal?.removeEventListener("abort", stop);
   }
