@@ -17,6 +17,7 @@ import { LOG_FLAGS, logOptions } from "./log_flags.ts";
 import { closeLogging, setupLogging } from "../logging/setup.ts";
 import {
   frames,
+  type FramesTopics,
   PROCESSED_FRAMES,
   SOURCE_AGGREGATIONS,
 } from "../jobs/frames/job.ts";
@@ -26,6 +27,10 @@ const TAIL_SPEC: FlagSpec = {
   values: {
     "interval-ms": "milliseconds between redraws of the screen (default 1000)",
     recent: "recent frames listed under the table (default 10)",
+    "processed-topic":
+      "topic of processed frames (default processed_video_frames)",
+    "aggregations-topic":
+      "topic of per-source windows (default video_source_aggregations)",
     config: "JSON config file of settings",
     ...LOG_FLAGS,
     ...CONFIG_FLAGS,
@@ -64,8 +69,10 @@ export interface TailFramesOptions {
   until_idle?: boolean;
   /** Consumer group. Default: a new one (`freshet-frames-tail-<uuid>`). */
   group_id?: string;
-  /** Called with every record read, in partition order. */
-  onRecord(topic: string, value: string): void;
+  /** The job's output topics. Default: the registry job's. */
+  topics?: Partial<FramesTopics>;
+  /** Called with every record read, in partition order, with its kind. */
+  onRecord(kind: keyof FramesTopics, value: string): void;
 }
 
 /** Reads the `frames` job's two output topics until stopped. */
@@ -73,7 +80,12 @@ export async function tailFrames(
   log: Log,
   options: TailFramesOptions,
 ): Promise<void> {
-  const topics = [PROCESSED_FRAMES, SOURCE_AGGREGATIONS];
+  const names: FramesTopics = {
+    processed: PROCESSED_FRAMES,
+    aggregations: SOURCE_AGGREGATIONS,
+    ...options.topics,
+  };
+  const topics = [names.processed, names.aggregations];
   // Missing topics are created as the job would create them, so a tail
   // started before the job waits for it instead of failing.
   const { partitions } = frames.create();
@@ -105,8 +117,11 @@ export async function tailFrames(
         await new Promise((resolve) => setTimeout(resolve, 0));
         continue;
       }
+      const kind = batch.topic === names.processed
+        ? "processed"
+        : "aggregations";
       for (const record of batch.records) {
-        options.onRecord(batch.topic, record.value);
+        options.onRecord(kind, record.value);
       }
     }
   } finally {
@@ -168,11 +183,17 @@ export async function framesCommand(args: readonly string[]): Promise<number> {
   const timer = plain ? undefined : setInterval(redraw, interval_ms);
   if (!plain) redraw();
   try {
+    const topics: Partial<FramesTopics> = {};
+    const processed = parsed.values.get("processed-topic");
+    const aggregations = parsed.values.get("aggregations-topic");
+    if (processed !== undefined) topics.processed = processed;
+    if (aggregations !== undefined) topics.aggregations = aggregations;
     await tailFrames(log, {
+      topics,
       from_beginning: parsed.booleans.has("from-beginning"),
       signal: stop.signal,
-      onRecord(topic, value) {
-        const line = view.add(topic, value);
+      onRecord(kind, value) {
+        const line = view.add(kind, value);
         if (plain) {
           if (line !== null) write(`${line}\n`);
         } else changed = true;

@@ -52,9 +52,6 @@ export interface FramesViewOptions {
   recent_frames?: number;
 }
 
-const PROCESSED = "processed_video_frames";
-const AGGREGATIONS = "video_source_aggregations";
-
 /** The state of a tail: per-source rows and the most recent frames. */
 export class FramesView {
   readonly #rows = new Map<string, SourceRow>();
@@ -69,18 +66,19 @@ export class FramesView {
   }
 
   /**
-   * Takes one record of `topic`; answers its line (for plain output), or
-   * null for a record the view does not read.
+   * Takes one record of the job's `processed` or `aggregations` topic;
+   * answers its line (for plain output), or null for a record the view
+   * does not read.
    */
-  add(topic: string, value: string): string | null {
+  add(kind: "processed" | "aggregations", value: string): string | null {
     let data: unknown;
     try {
       data = JSON.parse(value);
     } catch {
       data = null;
     }
-    if (topic === PROCESSED && isFrame(data)) return this.#frame(data);
-    if (topic === AGGREGATIONS && isWindow(data)) return this.#window(data);
+    if (kind === "processed" && isFrame(data)) return this.#frame(data);
+    if (kind === "aggregations" && isWindow(data)) return this.#window(data);
     this.#unreadable++;
     return null;
   }

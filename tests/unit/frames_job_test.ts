@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { frames } from "../../src/jobs/frames/job.ts";
+import { frames, framesJob } from "../../src/jobs/frames/job.ts";
 import { readFrame } from "../../src/jobs/frames/read_frame.ts";
 import { JobDriver } from "../../sim/driver.ts";
 import { grayJpeg, patternJpeg, uniformJpeg } from "./frames_images.ts";
@@ -504,5 +504,38 @@ Deno.test("frames' summary lists frames and windows per source", async () => {
     "  cam-a            HD        2 frames,    2 windows, mean brightness 75.00",
     "  cam-b            FHD       1 frames,    1 windows, mean brightness 30.00",
   ]);
+  await d.close();
+});
+
+Deno.test("framesJob() names another deployment: its name and output topics", async () => {
+  const spec = framesJob({
+    name: "frames-b",
+    topics: { processed: "b_frames", aggregations: "b_windows" },
+  });
+  const job = spec.create();
+  assert.equal(job.name, "frames-b");
+  assert.deepEqual(job.outputTopics, [
+    "video_frames.dead-letter",
+    "video_frames.late",
+    "b_frames",
+    "b_windows",
+  ]);
+  const d = await JobDriver.open(spec, {
+    partitions: 1,
+    start_ms: T0 + 60_000,
+  });
+  await d.pipe([grey("cam", 0, 8, 488, 60)]);
+  await d.endOfInput();
+  assert.equal(d.records("b_frames").length, 1);
+  assert.equal(d.records("b_windows").length, 1);
+  assert.equal(d.records(PROCESSED).length, 0);
+  assert.deepEqual(
+    await spec.summarize({ kv: d.kv, log: d.log, objects: d.objects }),
+    [
+      "b_frames: 1 frames",
+      "b_windows: 1 windows",
+      "  cam              HD        1 frames,    1 windows, mean brightness 60.00",
+    ],
+  );
   await d.close();
 });

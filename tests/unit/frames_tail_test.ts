@@ -58,15 +58,15 @@ const WINDOW = JSON.stringify({
 Deno.test("FramesView gives one line per frame and per window", () => {
   const view = new FramesView();
   assert.equal(
-    view.add("processed_video_frames", PROCESSED),
+    view.add("processed", PROCESSED),
     "frame  2024-01-15T10:30:00.500Z lobby 1280x720 HD 16:9 brightness 47.50 compression 101.25",
   );
   assert.equal(
-    view.add("video_source_aggregations", WINDOW),
+    view.add("aggregations", WINDOW),
     "window 2024-01-15T10:30:00Z..2024-01-15T10:30:10Z lobby 10 frames 1 fps brightness 40.00/47.50/55.25 compression 100.50 HD 10",
   );
-  assert.equal(view.add("processed_video_frames", "not json"), null);
-  assert.equal(view.add("video_source_aggregations", PROCESSED), null);
+  assert.equal(view.add("processed", "not json"), null);
+  assert.equal(view.add("aggregations", PROCESSED), null);
   assert.deepEqual(view.totals(), { frames: 1, windows: 1, unreadable: 2 });
 });
 
@@ -74,11 +74,11 @@ Deno.test("FramesView's screen has a row per source with brightness over its fra
   const view = new FramesView({ recent_frames: 2 });
   const at = (brightness: number, source = "lobby") =>
     JSON.stringify({ ...JSON.parse(PROCESSED), brightness, source });
-  view.add("processed_video_frames", at(10));
-  view.add("processed_video_frames", at(30));
-  view.add("processed_video_frames", at(20));
-  view.add("processed_video_frames", at(99, "gate"));
-  view.add("video_source_aggregations", WINDOW);
+  view.add("processed", at(10));
+  view.add("processed", at(30));
+  view.add("processed", at(20));
+  view.add("processed", at(99, "gate"));
+  view.add("aggregations", WINDOW);
   const screen = view.render().split("\n");
   assert.equal(screen[0], "frames 4, windows 1, sources 2");
   assert.match(screen[2]!, /^source\s+res\s+frames\s+brightness min\/avg\/max/);
@@ -115,7 +115,7 @@ Deno.test("tailFrames() reads both output topics of the job from the beginning",
     },
   });
   assert.deepEqual(view.totals(), { frames: 3, windows: 2, unreadable: 0 });
-  assert.equal(seen.filter((t) => t === "processed_video_frames").length, 3);
+  assert.equal(seen.filter((t) => t === "processed").length, 3);
   assert.match(view.render(), /lobby .* 2 +40\.00\/50\.00\/60\.00/);
   await d.close();
 });
@@ -128,7 +128,7 @@ Deno.test("tailFrames() from now shows only what the job writes after it started
   const tail = tailFrames(d.log, {
     signal: stop.signal,
     onRecord(topic, value) {
-      if (topic === "processed_video_frames") {
+      if (topic === "processed") {
         sources.push(JSON.parse(value).source);
       }
     },

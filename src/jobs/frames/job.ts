@@ -44,6 +44,7 @@
  */
 
 import { defineJob, type JobSpec } from "../../flow/define.ts";
+import type { Flow } from "../../flow/stream.ts";
 import { tumbling } from "../../core/windows.ts";
 import { kafkaSink } from "../../sinks/kafka.ts";
 import { DEFAULT_MAX_PIXELS } from "./analysis.ts";
@@ -84,76 +85,113 @@ export const FRAMES_OPTIONS = {
   keep_frame_data: false,
 };
 
+/** The two output topics of the job. */
+export interface FramesTopics {
+  processed: string;
+  aggregations: string;
+}
+
+/** Options of {@linkcode framesJob}: names a deployment may choose. */
+export interface FramesJobOptions {
+  /**
+   * The job's name: it keys checkpoints, transactional ids and the default
+   * consumer group. Default: `"frames"`.
+   */
+  name?: string;
+  /** Output topics. Default: `processed_video_frames`, `video_source_aggregations`. */
+  topics?: Partial<FramesTopics>;
+}
+
+/**
+ * The `frames` job under other names, e.g. for a second deployment on the
+ * same Kafka cluster (`--job-file` with
+ * `export default framesJob({ name, topics })`); the registry's is
+ * {@linkcode frames}.
+ */
+export function framesJob(options: FramesJobOptions = {}): JobSpec {
+  const topics: FramesTopics = {
+    processed: PROCESSED_FRAMES,
+    aggregations: SOURCE_AGGREGATIONS,
+    ...options.topics,
+  };
+  return defineJob({
+    name: options.name ?? "frames",
+    description:
+      "video frames: decode, keep height > 480, brightness, aspect, compression, per-source windows (Kafka, exactly once)",
+    fixture: "fixtures/frames/frames.jsonl.gz",
+    options: FRAMES_OPTIONS,
+    build: (flow, o) => build(flow, o, topics),
+    summarize: ({ log }) => summarizeFrames(log, topics),
+  });
+}
+
 /** The `frames` job. */
-export const frames: JobSpec = defineJob({
-  name: "frames",
-  description:
-    "video frames: decode, keep height > 480, brightness, aspect, compression, per-source windows (Kafka, exactly once)",
-  fixture: "fixtures/frames/frames.jsonl.gz",
-  options: FRAMES_OPTIONS,
-  build(flow, o) {
-    const kafka = kafkaSink({
-      topics: [PROCESSED_FRAMES, SOURCE_AGGREGATIONS],
-    });
-    const read = {
-      keep_height_over: o.keep_height_over,
-      decode_filtered: o.decode_filtered,
-      max_pixels: o.max_pixels,
-    };
-    const kept = flow
-      .source(FRAMES_TOPIC, {
-        parse: (payload) => readFrame(payload, read),
-        out_of_orderness_ms: o.out_of_orderness_ms,
-        idle_advance_ms: o.idle_advance_ms > 0 ? o.idle_advance_ms : undefined,
-        partitions: o.partitions,
-      })
-      .filter((f) => f.height > o.keep_height_over && f.analysis !== null)
-      .map((f): KeptFrame => ({ ...f, analysis: f.analysis! }));
+export const frames: JobSpec = framesJob();
 
-    kept.to(kafka, ({ fields, source, analysis: a }, out) => {
-      const { frame_data, ...rest } = fields;
+function build(
+  flow: Flow,
+  o: typeof FRAMES_OPTIONS,
+  topics: FramesTopics,
+): void {
+  const kafka = kafkaSink({ topics: [topics.processed, topics.aggregations] });
+  const read = {
+    keep_height_over: o.keep_height_over,
+    decode_filtered: o.decode_filtered,
+    max_pixels: o.max_pixels,
+  };
+  const kept = flow
+    .source(FRAMES_TOPIC, {
+      parse: (payload) => readFrame(payload, read),
+      out_of_orderness_ms: o.out_of_orderness_ms,
+      idle_advance_ms: o.idle_advance_ms > 0 ? o.idle_advance_ms : undefined,
+      partitions: o.partitions,
+    })
+    .filter((f) => f.height > o.keep_height_over && f.analysis !== null)
+    .map((f): KeptFrame => ({ ...f, analysis: f.analysis! }));
+
+  kept.to(kafka, ({ fields, source, analysis: a }, out) => {
+    const { frame_data, ...rest } = fields;
+    out.send(
+      topics.processed,
+      source,
+      JSON.stringify({
+        ...rest,
+        ...(o.keep_frame_data ? { frame_data } : {}),
+        brightness: a.brightness,
+        aspect_ratio: a.aspect_ratio,
+        aspect_label: a.aspect_label,
+        compression_ratio: a.compression_ratio,
+        resolution_category: a.resolution_category,
+      }),
+    );
+  });
+
+  kept
+    .keyBy((f) => f.source)
+    .window({
+      name: "source",
+      assigner: tumbling({ size_ms: o.window_ms }),
+      allowed_lateness_ms: o.allowed_lateness_ms,
+      aggregate: sourceStats,
+    })
+    .to(kafka, (r, out) =>
       out.send(
-        PROCESSED_FRAMES,
-        source,
-        JSON.stringify({
-          ...rest,
-          ...(o.keep_frame_data ? { frame_data } : {}),
-          brightness: a.brightness,
-          aspect_ratio: a.aspect_ratio,
-          aspect_label: a.aspect_label,
-          compression_ratio: a.compression_ratio,
-          resolution_category: a.resolution_category,
-        }),
-      );
-    });
-
-    kept
-      .keyBy((f) => f.source)
-      .window({
-        name: "source",
-        assigner: tumbling({ size_ms: o.window_ms }),
-        allowed_lateness_ms: o.allowed_lateness_ms,
-        aggregate: sourceStats,
-      })
-      .to(kafka, (r, out) =>
-        out.send(
-          SOURCE_AGGREGATIONS,
-          r.key,
-          JSON.stringify(sourceAggregation(r)),
-        ));
-  },
-  async summarize({ log }) {
-    return await summarizeFrames(log);
-  },
-});
+        topics.aggregations,
+        r.key,
+        JSON.stringify(sourceAggregation(r)),
+      ));
+}
 
 /** Lines on what the job left in its two topics. */
-export async function summarizeFrames(log: Log): Promise<string[]> {
-  const processed = await readTopic(log, PROCESSED_FRAMES);
-  const windows = await readTopic(log, SOURCE_AGGREGATIONS);
+export async function summarizeFrames(
+  log: Log,
+  topics: FramesTopics,
+): Promise<string[]> {
+  const processed = await readTopic(log, topics.processed);
+  const windows = await readTopic(log, topics.aggregations);
   const lines = [
-    `${PROCESSED_FRAMES}: ${processed.length} frames`,
-    `${SOURCE_AGGREGATIONS}: ${windows.length} windows`,
+    `${topics.processed}: ${processed.length} frames`,
+    `${topics.aggregations}: ${windows.length} windows`,
   ];
   const bySource = new Map<
     string,
