@@ -19,6 +19,7 @@ import {
 import { CONFIG_FLAGS, jobOverrides, loadSettings } from "./options.ts";
 import { selectJobs } from "./jobs.ts";
 import { connectServices } from "./services.ts";
+import { commitDelayFromEnv, withCommitDelay } from "./debug_commit_delay.ts";
 import { connectWarehouse, startLoaders } from "./load.ts";
 import { loadTargetOf } from "../load/targets.ts";
 import { JOBS } from "../jobs/registry.ts";
@@ -142,6 +143,18 @@ export async function runCommand(
     key_prefix,
     session_timeout_ms: intFlag(parsed, "session-timeout-ms", 6_000),
   });
+  const commit_delay_ms = commitDelayFromEnv();
+  if (commit_delay_ms > 0) {
+    services.log = withCommitDelay(services.log, {
+      delay_ms: commit_delay_ms,
+      onDelay: (transactional_id) =>
+        log.warn("debug: commit of {transactional_id} waits {delay_ms} ms", {
+          event: "debug-commit-delay",
+          transactional_id,
+          delay_ms: commit_delay_ms,
+        }),
+    });
+  }
   log.info("configuration", { event: "config", settings: settings.describe() });
   // Jobs with a loader (sessions) load their files into DATABASE_URL beside.
   const loaded = entries.filter((e) => loadTargetOf(e.name, overrides));
