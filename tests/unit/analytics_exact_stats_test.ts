@@ -42,6 +42,8 @@ Deno.test("exactSum() answers the double nearest to the exact sum of the values"
   assert.equal(0.1 + 0.2 + 0.3, 0.6000000000000001);
   assert.equal(sumOf([1e16, 1, -1e16]), 1);
   assert.equal(sumOf([]), 0);
+  const agg = exactStats((v: number) => v);
+  assert.ok(Object.is(agg.result(agg.add(agg.create(), -0)).min, 0));
 });
 
 Deno.test("exactSum() rounds a tie to even across partials", () => {

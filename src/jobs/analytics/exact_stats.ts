@@ -40,7 +40,8 @@ export function exactStats<T>(
   return {
     create: () => ({ count: 0, partials: [], min: null, max: null }),
     add: (acc, element) => {
-      const v = value(element);
+      // -0 counts as 0, as a snapshot (JSON) would turn it into 0 anyway.
+      const v = value(element) + 0;
       acc.count++;
       addPartial(acc.partials, v);
       acc.min = acc.min === null || v < acc.min ? v : acc.min;
