@@ -225,6 +225,13 @@ export interface WorldOptions {
   session_timeout_ms?: number;
   /** Settings of instances over those of {@linkcode serviceEnv}. Default: none. */
   env?: Record<string, string>;
+  /**
+   * The flags choosing the job of instances and producers, e.g.
+   * `["--job-file", path]`. Default: `["--job", "views"]`.
+   */
+  job_args?: string[];
+  /** Topics besides the input and side topics that `cleanup()` deletes. Default: none. */
+  extra_topics?: string[];
   /** The Redis this world reads and cleans. Default: the shared one. */
   redis_url?: string;
   /** The S3 this world cleans. Default: the shared one. */
@@ -281,13 +288,15 @@ export class World {
     }
   }
 
-  /** Starts `run --prod --job views` in this world's topic, group and prefixes. */
-  startInstance(name: string): Child {
+  /**
+   * Starts `run --prod --job views` (or {@linkcode WorldOptions.job_args}) in
+   * this world's topic, group and prefixes; `env` adds to the world's.
+   */
+  startInstance(name: string, env: Record<string, string> = {}): Child {
     const child = new Child(name, [
       "run",
       "--prod",
-      "--job",
-      "views",
+      ...(this.#options.job_args ?? ["--job", "views"]),
       "--topic",
       this.topic,
       "--group",
@@ -304,17 +313,16 @@ export class World {
       // must not contend for the HTTP surface's default port.
       "--port",
       "0",
-    ], this.#options.env);
+    ], { ...this.#options.env, ...env });
     this.children.push(child);
     return child;
   }
 
-  /** Starts `produce --job views` of `fixture` into this world's topic. */
+  /** Starts `produce --job views` (or the world's job) of `fixture` into this world's topic. */
   startProducer(fixture: string, rate_per_s: number): Child {
     const child = new Child("producer", [
       "produce",
-      "--job",
-      "views",
+      ...(this.#options.job_args ?? ["--job", "views"]),
       "--topic",
       this.topic,
       "--fixture",
@@ -453,6 +461,7 @@ export class World {
         this.topic,
         `${this.topic}.dead-letter`,
         `${this.topic}.late`,
+        ...(this.#options.extra_topics ?? []),
       ].filter((t) => existing.has(t));
       if (topics.length > 0) await admin.deleteTopics({ topics });
       await admin.deleteGroups([this.group]).catch(() => {});
