@@ -11,6 +11,7 @@ import {
   RESTART_PARTITIONS,
   type RestartTiming,
 } from "./restart.ts";
+import { loadAverage } from "./machine.ts";
 import { type Section, table } from "./report.ts";
 import { fmt, median } from "./stats.ts";
 
@@ -35,6 +36,7 @@ export interface RestartSectionOptions {
 export async function restartSection(
   options: RestartSectionOptions,
 ): Promise<Section> {
+  const load_before = loadAverage();
   const runs: RestartTiming[] = [];
   for (let i = 0; i < options.runs; i++) {
     options.log(`restart: default settings, run ${i + 1} of ${options.runs}`);
@@ -88,6 +90,8 @@ export async function restartSection(
           ),
         ],
       ),
+      "",
+      `Load average (1/5/15 min) before and after these runs: ${load_before}, then ${loadAverage()}; on a busy machine the new process starts slowly (Deno start-up and loading the service clients), and that, not the group, is then most of the wait.`,
       "",
       "The group hands the dead member's partitions on only when its session expires (or, once another member joins, after the rebalance timeout, 20 s, whichever comes first), so the session timeout is most of the wait. The default is now 6 s, the least a broker accepts by default (`group.min.session.timeout.ms`), with a heartbeat every second; partitions restore in parallel once assigned. A shorter wait needs a broker configured to allow shorter sessions (`--session-timeout-ms`).",
     ],
