@@ -37,6 +37,14 @@ import {
   restartSection,
 } from "./bench/section_restart.ts";
 import { SIM_TARGET, SIM_TITLE, simSection } from "./bench/section_sim.ts";
+import {
+  LOADER_TARGET,
+  LOADER_TITLE,
+  loaderSection,
+  PARQUET_TARGET,
+  PARQUET_TITLE,
+  parquetSection,
+} from "./bench/section_sessions.ts";
 import { missingServices, redisVersion } from "./bench/services.ts";
 import {
   hasWrk,
@@ -57,6 +65,8 @@ const BENCHMARKS = [
   "restart",
   "track",
   "window",
+  "parquet",
+  "loader",
 ] as const;
 type Benchmark = typeof BENCHMARKS[number];
 
@@ -134,6 +144,8 @@ const TITLES: Record<Benchmark, [string, string]> = {
   restart: [RESTART_TITLE, `< ${RESTART_TARGET_S} s`],
   track: [TRACK_TITLE, `≥ ${TRACK_TARGET}`],
   window: [WINDOW_LATENCY_TITLE, "report p50/p99"],
+  parquet: [PARQUET_TITLE, `≥ ${PARQUET_TARGET}`],
+  loader: [LOADER_TITLE, `≥ ${LOADER_TARGET}`],
 };
 
 const NOTES = [
@@ -201,6 +213,35 @@ async function main(args: string[]): Promise<number> {
       );
     } catch (error) {
       sections.set("sim", failed("sim", error));
+    }
+  }
+  if (only.has("parquet")) {
+    try {
+      sections.set(
+        "parquet",
+        parquetSection({
+          rows: quick ? 20_000 : 100_000,
+          runs: quick ? 2 : 5,
+          log,
+        }),
+      );
+    } catch (error) {
+      sections.set("parquet", failed("parquet", error));
+    }
+  }
+  if (only.has("loader")) {
+    try {
+      sections.set(
+        "loader",
+        await loaderSection({
+          rows: quick ? 20_000 : 100_000,
+          files: quick ? 4 : 20,
+          runs: quick ? 1 : 3,
+          log,
+        }),
+      );
+    } catch (error) {
+      sections.set("loader", failed("loader", error));
     }
   }
 
