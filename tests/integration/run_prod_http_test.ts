@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { Redis } from "ioredis";
 import { eventually, startRun } from "../e2e/run_process.ts";
 import {
   integration,
@@ -82,6 +83,13 @@ await integration(
       assert.equal(ready.status, 200, await ready.text());
     } finally {
       const code = await run.stop();
+      const admin = new Redis(REDIS_URL);
+      try {
+        const keys = await admin.keys(`${run_id}:*`);
+        if (keys.length > 0) await admin.del(...keys);
+      } finally {
+        await admin.quit();
+      }
       assert.equal(code, 0, run.lines.join("\n"));
     }
   },
