@@ -30,7 +30,13 @@
 import { Redis } from "ioredis";
 import type { Section } from "./report.ts";
 import { table } from "./report.ts";
-import { deleteRedisPrefix, SERVICES, uniqueName } from "./services.ts";
+import {
+  deleteObjectsPrefix,
+  deleteRedisPrefix,
+  deleteTopics,
+  SERVICES,
+  uniqueName,
+} from "./services.ts";
 import { fmt, percentile } from "./stats.ts";
 
 export const WINDOW_LATENCY_TITLE =
@@ -137,6 +143,8 @@ async function startPipeline(): Promise<Pipeline> {
       await child.status;
       await draining;
       await deleteRedisPrefix(prefix);
+      await deleteObjectsPrefix(`${id}/`);
+      await deleteTopics([id, `${id}.dead-letter`, `${id}.late`]);
     },
   };
 }
