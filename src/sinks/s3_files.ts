@@ -7,14 +7,16 @@
  *
  * Protocol (`at-checkpoint`, as Flink's `TwoPhaseCommitSinkFunction` and
  * Arroyo's `TwoPhaseCommitter`):
- * - **write**: each batch's records go to their files in memory; nothing
- *   is written to the store;
- * - **prepare** (at a checkpoint, the pre-commit): every file finished
- *   since the last checkpoint is written whole to a staging object; the
- *   records an open file received since then go to a staged part. The
- *   answer, stored in the checkpoint, names the files to publish (final key
- *   and staging object), the open files with their parts, and how many
- *   records the partition gave the sink;
+ * - **write**: each batch's records go to their files in memory; a file
+ *   the batch finished is written whole to a staging object in the
+ *   background, while the job goes on (no reader looks there);
+ * - **prepare** (at a checkpoint, the pre-commit): background staging is
+ *   awaited (its failure is the prepare's, which the runner retries), what
+ *   is still unstaged is staged, and the records an open file received since the last
+ *   checkpoint go to a staged part. The answer, stored in the checkpoint,
+ *   names the files to publish (final key and staging object), the open
+ *   files with their parts, and how many records the partition gave the
+ *   sink;
  * - **commit** (after the checkpoint is durable): each named file is copied
  *   from its staging object to its final key, then the staging object is
  *   deleted; parts no open file of this checkpoint needs are deleted;
@@ -33,7 +35,8 @@
  * the runner calls only after the checkpoint log accepted the checkpoint,
  * and a newer owner's claim makes the log refuse the older owner's next
  * checkpoint (`FencedError`). A file it stages and never gets to record
- * stays in the staging area until a later owner deletes it.
+ * stays in the staging area until a later owner deletes it, as does a file
+ * staged by a batch that no checkpoint recorded before a crash.
  *
  * **Why cleanup at `open` is safe.** Staging objects live under
  * `<staging_prefix>/<job>/<topic>/<partition>/`, their names starting with
@@ -134,6 +137,12 @@ export interface S3FilesSinkOptions<R> {
    */
   staging_prefix?: string;
   /**
+   * Object store requests in flight at once while staging, publishing and
+   * deleting (files are independent; each file's copy still precedes its
+   * delete). Default: 16.
+   */
+  concurrency?: number;
+  /**
    * Deliberately broken, for tests of the exactly-once checker only:
    * publishes finished files in `prepare`, before the checkpoint recording
    * them is durable. Default: false.
@@ -201,6 +210,33 @@ async function publish(
   await objects.delete(entry.staged);
 }
 
+/**
+ * Runs `task` for each item, at most `limit` at once. After a failure no
+ * new task starts; the running ones are awaited (none keeps going after
+ * the call settles), then the first error is thrown.
+ */
+async function eachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | null = null;
+  const worker = async () => {
+    while (failure === null && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await task(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  const workers = Math.min(limit, items.length);
+  await Promise.all(Array.from({ length: workers }, worker));
+  if (failure !== null) throw (failure as { error: unknown }).error;
+}
+
 /** The restored handle, checked; an empty one without a checkpoint. */
 function restoredHandle(sink: string, restored: unknown): FilesHandle {
   if (restored === undefined || restored === null) {
@@ -257,6 +293,12 @@ export function s3FilesSink<R>(
   new FileRoller(rules);
   const roll_at_checkpoint = options.roll_at_checkpoint ?? false;
   const early = options.unsafe_publish_before_checkpoint ?? false;
+  const concurrency = options.concurrency ?? 16;
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+    throw new RangeError(
+      `Cannot create sink '${name}' as 'concurrency' must be a positive integer: current value is ${concurrency}`,
+    );
+  }
 
   return {
     name,
@@ -273,7 +315,11 @@ export function s3FilesSink<R>(
 
       // Recovery redoes publishing: the restored checkpoint's commit may
       // not have run, or not to its end.
-      for (const entry of restored.publish) await publish(objects, entry);
+      await eachLimit(
+        restored.publish,
+        concurrency,
+        (entry) => publish(objects, entry),
+      );
 
       const roller = new FileRoller<R>(rules, {
         next_record: restored.records,
@@ -304,17 +350,20 @@ export function s3FilesSink<R>(
       // Staged objects of fenced owners that the newest durable checkpoint
       // does not reference can never be referenced again (module doc).
       const referenced = new Set(restored.open.flatMap((o) => o.parts));
-      for (const key of await objects.list(dir)) {
+      const garbage = (await objects.list(dir)).filter((key) => {
         const owner = epochOf(key.slice(dir.length));
-        if (owner !== undefined && owner < epoch && !referenced.has(key)) {
-          await objects.delete(key);
-        }
-      }
+        return owner !== undefined && owner < epoch && !referenced.has(key);
+      });
+      await eachLimit(garbage, concurrency, (key) => objects.delete(key));
 
       /** Parts the last durable checkpoint references. */
       let durable_parts = referenced;
-      /** Files finished and not yet in a successful prepare. */
-      let ready: OpenFile<R>[] = [];
+      /** Files finished and not staged yet. */
+      let unstaged: OpenFile<R>[] = [];
+      /** Files staged since the last successful prepare. */
+      let staged: PublishEntry[] = [];
+      /** Position of the last batch the roller took (a retried write repeats it). */
+      let taken = Number.NEGATIVE_INFINITY;
       const stagedName = (file: OpenFile<R>) =>
         `${dir}${pad(epoch, 10)}-${pad(file.first, 10)}-${
           pad(file.last, 10)
@@ -323,43 +372,90 @@ export function s3FilesSink<R>(
         `${dir}${pad(epoch, 10)}-${pad(file.first, 10)}-part-${
           pad(file.parts.length, 6)
         }.lines`;
+      /** Stages every finished file; a failure leaves the rest to a retry. */
+      const stageFinished = async () => {
+        const files = unstaged;
+        const entries = files.map((file) => ({
+          key: fileKey(prefix, partition, file, format.extension),
+          staged: stagedName(file),
+        }));
+        await eachLimit(
+          files.map((file, i) => [file, entries[i]!.staged] as const),
+          concurrency,
+          ([file, key]) => objects.put(key, format.encode(file.records)),
+        );
+        // Staged: only the names are kept, the records are let go.
+        staged = [...staged, ...entries];
+        unstaged = unstaged.slice(files.length);
+      };
+      /** Staging in the background, and why it stopped if it failed. */
+      let staging: Promise<void> | null = null;
+      let staging_failure: { error: unknown } | null = null;
+      const stageInBackground = () => {
+        if (staging !== null || staging_failure !== null) return;
+        staging = (async () => {
+          try {
+            while (unstaged.length > 0) await stageFinished();
+          } catch (error) {
+            staging_failure = { error };
+          } finally {
+            staging = null;
+          }
+        })();
+      };
+      /** Waits for background staging; its failure is this call's. */
+      const settleStaging = async () => {
+        if (staging !== null) await staging;
+        if (staging_failure !== null) {
+          const { error } = staging_failure;
+          staging_failure = null;
+          throw error;
+        }
+      };
 
       return {
         write(batch, position) {
-          roller.write(batch, isEndOfInput(position));
+          // A retried write repeats its batch: the roller takes it once.
+          if (position > taken) {
+            roller.write(batch, isEndOfInput(position));
+            taken = position;
+            unstaged = [...unstaged, ...roller.takeFinished()];
+          }
+          // Finished files are staged while the job goes on; the
+          // checkpoint waits for them (and a failure surfaces there).
+          stageInBackground();
           return Promise.resolve();
         },
         async prepare(): Promise<FilesHandle> {
+          // A failure of background staging fails this prepare; the
+          // runner's retry stages what is left here.
+          await settleStaging();
           if (roll_at_checkpoint) roller.finishAll();
-          ready = [...ready, ...roller.takeFinished()];
-          const publishing: PublishEntry[] = [];
-          for (const file of ready) {
-            const staged = stagedName(file);
-            await objects.put(staged, format.encode(file.records));
-            publishing.push({
-              key: fileKey(prefix, partition, file, format.extension),
-              staged,
-            });
-          }
+          unstaged = [...unstaged, ...roller.takeFinished()];
+          await stageFinished();
+          const publishing = staged;
           const open = roller.openFiles();
-          const parts: Array<[OpenFile<R>, string]> = [];
-          for (const file of open) {
-            if (file.staged === file.records.length) continue;
-            const key = partName(file);
+          const parts = open
+            .filter((file) => file.staged < file.records.length)
+            .map((file) => [file, partName(file)] as const);
+          await eachLimit(parts, concurrency, ([file, key]) => {
             const lines = file.records.slice(file.staged).map(format.stage);
-            await objects.put(key, encoder.encode(`${lines.join("\n")}\n`));
-            parts.push([file, key]);
-          }
+            return objects.put(key, encoder.encode(`${lines.join("\n")}\n`));
+          });
           // Only once every object is staged: a retried prepare stages the
           // same objects again under the same names.
           for (const [file, key] of parts) {
             file.parts.push(key);
             file.staged = file.records.length;
           }
-          ready = [];
+          staged = [];
           if (early) {
             // The deliberate bug: visible before the checkpoint is durable.
-            for (const entry of publishing) await publish(objects, entry);
+            await eachLimit(
+              publishing,
+              concurrency,
+              (entry) => publish(objects, entry),
+            );
           }
           const sealed = roller.sealedMs();
           return {
@@ -380,14 +476,21 @@ export function s3FilesSink<R>(
         },
         async commit(handle) {
           const h = handle as FilesHandle;
-          for (const entry of h.publish) await publish(objects, entry);
+          await eachLimit(
+            h.publish,
+            concurrency,
+            (entry) => publish(objects, entry),
+          );
           const kept = new Set(h.open.flatMap((o) => o.parts));
-          for (const part of durable_parts) {
-            if (!kept.has(part)) await objects.delete(part);
-          }
+          const retired = [...durable_parts].filter((part) => !kept.has(part));
+          await eachLimit(retired, concurrency, (part) => objects.delete(part));
           durable_parts = kept;
         },
-        close: () => Promise.resolve(),
+        async close() {
+          // Nothing runs on after the task lets go; what was staged and
+          // never recorded is a later owner's to delete.
+          if (staging !== null) await staging;
+        },
       };
     },
   };

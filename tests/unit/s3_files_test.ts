@@ -13,7 +13,11 @@ import {
   zeroCounts,
 } from "../../src/core/job.ts";
 import { CheckpointStore } from "../../src/core/checkpoint.ts";
-import { Runner, type RunnerOptions } from "../../src/core/runner.ts";
+import {
+  Runner,
+  type RunnerEvent,
+  type RunnerOptions,
+} from "../../src/core/runner.ts";
 import { jsonLines } from "../../src/sinks/file_format.ts";
 import {
   type FilesHandle,
@@ -24,7 +28,7 @@ import type { Sink, SinkContext } from "../../src/sinks/sink.ts";
 import type { FileBatch } from "../../src/sinks/file_roll.ts";
 import { VirtualClock } from "../../sim/clock.ts";
 import { LogTwin } from "../../sim/log.ts";
-import { ObjectsTwin } from "../../sim/objects.ts";
+import { ObjectsTwin, TransientError } from "../../sim/objects.ts";
 
 // ---------------------------------------------------------------------------
 // A job written by hand whose input says what to write: `<minute> <text>`
@@ -431,6 +435,41 @@ Deno.test("s3FilesSink stages an open file's records as parts across checkpoints
       "abcdefghij",
     ]],
   );
+  assert.deepEqual(staging(w.objects), []);
+});
+
+Deno.test("s3FilesSink stages finished files in the background; a failed staging fails the next prepare, which the runner retries", async () => {
+  const w = await world();
+  const events: RunnerEvent[] = [];
+  let puts = 0;
+  let failed = false;
+  const store = overriding(w.objects, {
+    put: (key: string, body: Uint8Array) => {
+      // The first staged file's put fails once (a lost connection).
+      if (key.startsWith("freshet-staging/") && !failed && ++puts === 1) {
+        failed = true;
+        return Promise.reject(new TransientError("connection reset"));
+      }
+      return w.objects.put(key, body);
+    },
+  });
+  const { runner: r } = runner(w, {
+    store,
+    retry_attempts: 3,
+    retry_backoff_ms: 1,
+    is_transient: (error) => error instanceof TransientError,
+    onEvent: (event) => events.push(event),
+  });
+  await drain(r);
+  await r.finish();
+  assert.ok(failed);
+  assert.deepEqual(
+    events.filter((e) => e.type === "retry").map((e) =>
+      (e as { error: string }).error
+    ),
+    ["TransientError: connection reset"],
+  );
+  assert.deepEqual(published(w.objects), await cleanRun());
   assert.deepEqual(staging(w.objects), []);
 });
 
