@@ -45,6 +45,12 @@ import {
   PARQUET_TITLE,
   parquetSection,
 } from "./bench/section_sessions.ts";
+import {
+  CLICKSTREAM_TARGET,
+  CLICKSTREAM_TITLE,
+  clickstreamSection,
+} from "./bench/section_clickstream.ts";
+import { CLICKSTREAM_FIXTURE } from "./bench/clickstream_s3.ts";
 import { missingServices, redisVersion } from "./bench/services.ts";
 import {
   hasWrk,
@@ -65,6 +71,7 @@ const BENCHMARKS = [
   "restart",
   "track",
   "window",
+  "clickstream",
   "parquet",
   "loader",
 ] as const;
@@ -116,6 +123,8 @@ const SETTINGS = {
     track_duration_ms: 10_000,
     window_warmup_ms: 5_000,
     window_measure_ms: 30_000,
+    clickstream_messages: 120_000,
+    clickstream_runs: 3,
   },
   quick: {
     kafka_messages: 50_000,
@@ -133,6 +142,8 @@ const SETTINGS = {
     track_duration_ms: 5_000,
     window_warmup_ms: 2_000,
     window_measure_ms: 15_000,
+    clickstream_messages: 50_000,
+    clickstream_runs: 1,
   },
 };
 
@@ -146,6 +157,7 @@ const TITLES: Record<Benchmark, [string, string]> = {
   window: [WINDOW_LATENCY_TITLE, "report p50/p99"],
   parquet: [PARQUET_TITLE, `≥ ${PARQUET_TARGET}`],
   loader: [LOADER_TITLE, `≥ ${LOADER_TARGET}`],
+  clickstream: [CLICKSTREAM_TITLE, `≥ ${CLICKSTREAM_TARGET}`],
 };
 
 const NOTES = [
@@ -245,9 +257,15 @@ async function main(args: string[]): Promise<number> {
     }
   }
 
-  const kafkaBenchmarks =
-    (["kafka", "eo", "latency", "restart", "track", "window"] as const)
-      .filter((b) => only.has(b));
+  const kafkaBenchmarks = ([
+    "kafka",
+    "eo",
+    "latency",
+    "restart",
+    "track",
+    "window",
+    "clickstream",
+  ] as const).filter((b) => only.has(b));
   if (kafkaBenchmarks.length > 0) {
     const missing = await missingServices();
     if (missing.length > 0) {
@@ -359,6 +377,23 @@ async function main(args: string[]): Promise<number> {
             );
           } catch (error) {
             sections.set("window", failed("window", error));
+          }
+        }
+        if (only.has("clickstream")) {
+          try {
+            sections.set(
+              "clickstream",
+              await clickstreamSection(
+                await readFixtureText(root, CLICKSTREAM_FIXTURE),
+                {
+                  messages: settings.clickstream_messages,
+                  runs: settings.clickstream_runs,
+                  log,
+                },
+              ),
+            );
+          } catch (error) {
+            sections.set("clickstream", failed("clickstream", error));
           }
         }
       } finally {
