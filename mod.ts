@@ -12,8 +12,9 @@
  *   {@linkcode sum}, {@linkcode stats}, {@linkcode topKMembers}, ...) and
  *   parse checks for JSON events ({@linkcode jsonEvents}, ...).
  * - Sinks: {@linkcode redisSink} (fenced batches), {@linkcode kafkaSink}
- *   (Kafka transactions), each exactly once, and the {@linkcode Sink}
- *   interface to write one's own.
+ *   (Kafka transactions), {@linkcode s3FilesSink} (files in S3 by two-phase
+ *   commit, e.g. {@linkcode jsonLines}), each exactly once, and the
+ *   {@linkcode Sink} interface to write one's own.
  * - Running: {@linkcode runJobs} with the production services of
  *   {@linkcode connectServices} (what `deno task run --prod` does), or a
  *   {@linkcode Runner} of one's own; the escape hatch for jobs written by
@@ -138,6 +139,13 @@ export {
   lateTopic,
   type SideRecord,
 } from "./src/sinks/side_topics.ts";
+export {
+  type FilesHandle,
+  s3FilesSink,
+  type S3FilesSinkOptions,
+} from "./src/sinks/s3_files.ts";
+export { FileBatch } from "./src/sinks/file_roll.ts";
+export { type FileFormat, jsonLines } from "./src/sinks/file_format.ts";
 
 // Running jobs.
 export {

@@ -62,7 +62,7 @@ export type BucketOf<R> = (record: R) => string;
 export class FileBatch<R> {
   readonly entries: FileEntry<R>[] = [];
   /** The highest event time sealed by the batch; -Infinity when none. */
-  sealed_ms = Number.NEGATIVE_INFINITY;
+  sealed_ms: number = Number.NEGATIVE_INFINITY;
   readonly #format: FileFormat<R>;
   readonly #bucket: BucketOf<R> | undefined;
 
