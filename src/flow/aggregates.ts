@@ -9,6 +9,13 @@
 
 import type { Aggregate } from "../core/window_operator.ts";
 import { SpaceSaving } from "./space_saving.ts";
+import {
+  addPartial,
+  exactStats,
+  type ExactStatsAcc,
+  exactSum,
+  type WindowStats,
+} from "./exact_stats.ts";
 
 /** The number of elements. */
 export function count<T = unknown>(): Aggregate<T, number, number> {
@@ -23,62 +30,46 @@ export function count<T = unknown>(): Aggregate<T, number, number> {
   };
 }
 
-/** The sum of `value(element)`. */
+/**
+ * The sum of `value(element)`, exact: kept as non-overlapping partials
+ * (`exact_stats.ts`), so the result is the double nearest to the true sum
+ * whatever order elements were added or merged in — a plain running sum of
+ * doubles would change in its last bit when a replay reorders records.
+ */
 export function sum<T>(
   value: (element: T) => number,
-): Aggregate<T, number, number> {
+): Aggregate<T, number[], number> {
   return {
-    create: () => 0,
-    add: (acc, element) => acc + value(element),
-    merge: (a, b) => a + b,
-    subtract: (a, b) => a - b,
-    result: (acc) => acc,
+    create: () => [],
+    add: (acc, element) => {
+      addPartial(acc, value(element) + 0);
+      return acc;
+    },
+    merge: (a, b) => {
+      for (const p of b) addPartial(a, p);
+      return a;
+    },
+    subtract: (a, b) => {
+      for (const p of b) addPartial(a, -p);
+      return a;
+    },
+    result: (acc) => exactSum(acc),
     encode: (acc) => acc,
-    decode: (data) => data as number,
+    decode: (data) => [...(data as number[])],
   };
 }
 
-/** Count, sum, minimum and maximum of a number per element. */
-export interface Stats {
-  count: number;
-  sum: number;
-  /** `null` when the window is empty. */
-  min: number | null;
-  max: number | null;
-}
+/** Count, exact sum, minimum and maximum of a number per element. */
+export type Stats = WindowStats;
 
 /**
- * {@linkcode Stats} of `value(element)`. Min and max cannot be subtracted,
- * so sliding windows merge their panes.
+ * {@linkcode Stats} of `value(element)`, the sum exact (see {@linkcode sum}).
+ * Min and max cannot be subtracted, so sliding windows merge their panes.
  */
 export function stats<T>(
   value: (element: T) => number,
-): Aggregate<T, Stats, Stats> {
-  const merge = (a: Stats, b: Stats): Stats => ({
-    count: a.count + b.count,
-    sum: a.sum + b.sum,
-    min: a.min === null
-      ? b.min
-      : b.min === null
-      ? a.min
-      : Math.min(a.min, b.min),
-    max: a.max === null
-      ? b.max
-      : b.max === null
-      ? a.max
-      : Math.max(a.max, b.max),
-  });
-  return {
-    create: () => ({ count: 0, sum: 0, min: null, max: null }),
-    add: (acc, element) => {
-      const v = value(element);
-      return merge(acc, { count: 1, sum: v, min: v, max: v });
-    },
-    merge,
-    result: (acc) => ({ ...acc }),
-    encode: (acc) => acc,
-    decode: (data) => ({ ...(data as Stats) }),
-  };
+): Aggregate<T, ExactStatsAcc, Stats> {
+  return exactStats(value);
 }
 
 /**

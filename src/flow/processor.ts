@@ -299,7 +299,6 @@ export class DataflowProcessor implements PartitionProcessor {
   // ---- per record ----
 
   #handle(record: LogRecord): void {
-    const stage = this.#stage;
     if (record.unreadable !== undefined) {
       this.#deadLetter(record, unreadableReason(record.unreadable));
       return;

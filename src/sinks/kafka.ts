@@ -50,7 +50,7 @@ import type {
 
 /** Messages of one batch, by topic. */
 export class TopicMessages {
-  readonly byTopic = new Map<string, LogMessage[]>();
+  readonly byTopic: Map<string, LogMessage[]> = new Map();
   /** Messages for every partition of their topic, written after the others. */
   readonly broadcasts: Array<{ topic: string; key: string; value: string }> =
     [];

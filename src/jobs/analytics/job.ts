@@ -42,7 +42,7 @@ import type { WindowResult } from "../../core/window_operator.ts";
 import { redisSink } from "../../sinks/redis.ts";
 import type { KvBatch } from "../../sinks/kv_batch.ts";
 import { type AnalyticsEvent, parseAnalyticsEvent } from "./parse.ts";
-import { exactStats, type WindowStats } from "./exact_stats.ts";
+import { type Stats as WindowStats, stats } from "../../flow/aggregates.ts";
 import {
   KEYS_KEY,
   latestKey,
@@ -98,7 +98,7 @@ export const analytics: JobSpec = defineJob({
           size_ms: o.window_size_ms,
           slide_ms: o.window_slide_ms,
         }),
-        aggregate: exactStats((event: AnalyticsEvent) => event.value),
+        aggregate: stats((event: AnalyticsEvent) => event.value),
         allowed_lateness_ms: o.allowed_lateness_ms,
         late_label: () => "sliding windows",
       })

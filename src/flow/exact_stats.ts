@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { Aggregate } from "../../core/window_operator.ts";
+import type { Aggregate } from "../core/window_operator.ts";
 
 /** A window's statistics. */
 export interface WindowStats {
