@@ -194,6 +194,7 @@ Deno.test("a view late beyond lateness counts all-time, stays out of its closed 
     key: "vid-b",
     value: view("vid-b", T0 + 1_000),
     timestamp: T0 + 3 * HOUR_MS,
+    value_bytes: view("vid-b", T0 + 1_000).length,
   });
   assert.deepEqual(d.counts(), {
     in: 2,
