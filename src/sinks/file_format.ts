@@ -32,8 +32,12 @@ export interface FileFormat<R> {
 
 const encoder = new TextEncoder();
 
+const NON_ASCII = /[\u0080-\uffff]/;
+
 /** Bytes of `text` in UTF-8, without encoding it. */
 export function utf8Length(text: string): number {
+  // Most lines are ASCII: one native scan instead of a loop per character.
+  if (!NON_ASCII.test(text)) return text.length;
   let bytes = text.length;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
