@@ -22,9 +22,8 @@ import { LOG_FLAGS, logOptions } from "./log_flags.ts";
 import {
   FRAME_BOOLEAN_FLAGS,
   FRAME_VALUE_FLAGS,
-  produceFramesCommand,
   wantsFrameSource,
-} from "./produce_frames.ts";
+} from "./frame_flags.ts";
 
 const PRODUCE_SPEC: FlagSpec = {
   values: {
@@ -70,6 +69,8 @@ export async function produceCommand(args: readonly string[]): Promise<number> {
   }
   const [entry] = await selectJobs(name, file);
   if (wantsFrameSource(parsed)) {
+    // Loaded here: the frame sources need --allow-ffi (see frame_flags.ts).
+    const { produceFramesCommand } = await import("./produce_frames.ts");
     return await produceFramesCommand(parsed, entry!);
   }
   const path = parsed.values.get("fixture") ?? entry!.fixture;

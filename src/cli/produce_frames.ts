@@ -17,6 +17,11 @@ import { SystemClock } from "../adapters/clock.ts";
 import { type ParsedArgs, UsageError } from "./args.ts";
 import { jobOverrides, loadSettings } from "./options.ts";
 import { logOptions } from "./log_flags.ts";
+import {
+  FRAME_BOOLEAN_FLAGS,
+  FRAME_VALUE_FLAGS,
+  SOURCE_FLAGS,
+} from "./frame_flags.ts";
 import { closeLogging, logger, setupLogging } from "../logging/setup.ts";
 import type { Frame } from "../sources/frames/frame.ts";
 import { frameMessage } from "../sources/frames/message.ts";
@@ -29,42 +34,12 @@ import {
 import { mjpegFrames } from "../sources/frames/mjpeg.ts";
 import { parseSize, syntheticFrames } from "../sources/frames/synthetic.ts";
 
-/** The frame sources' flags that take a value, with their help. */
-export const FRAME_VALUE_FLAGS: Record<string, string> = {
-  images: "frames: send the .jpg/.jpeg/.png files of a folder, in name order",
-  video: "frames: send a video file's frames (through ffmpeg)",
-  webcam:
-    "frames: capture a camera device such as /dev/video0 (through ffmpeg)",
-  mjpeg: "frames: read an HTTP MJPEG stream (multipart/x-mixed-replace)",
-  size:
-    "frames: WIDTHxHEIGHT of synthetic frames (default 1280x720), or scale video and webcam frames to it",
-  fps:
-    "frames per second (default: 1 for --images, 5 for --video, --webcam and --synthetic; --mjpeg: as served)",
-  source:
-    "frames' source and message key (default: the folder, file, device or host name; 'synthetic')",
-  frames:
-    "stop after N frames (default: the whole folder or video, else no limit)",
-  duration: "stop after S seconds of frames (by the frames' timestamps)",
-  seed: "seed of the --synthetic scene (default 1)",
-};
-
-/** The frame sources' on/off flags, with their help. */
-export const FRAME_BOOLEAN_FLAGS: Record<string, string> = {
-  synthetic:
-    "frames: send seeded generated frames (moving shapes over a drifting gradient)",
-  loop: "frames: start the folder or video again at its end",
-};
-
-const SOURCE_FLAGS = ["images", "video", "webcam", "mjpeg"] as const;
-
-/**
- * Whether the command line uses a frame source's flags (a source, or a flag
- * that needs one: then {@linkcode chooseFrameSource} says which is missing).
- */
-export function wantsFrameSource(parsed: ParsedArgs): boolean {
-  return Object.keys(FRAME_VALUE_FLAGS).some((f) => parsed.values.has(f)) ||
-    Object.keys(FRAME_BOOLEAN_FLAGS).some((f) => parsed.booleans.has(f));
-}
+export {
+  FRAME_BOOLEAN_FLAGS,
+  FRAME_VALUE_FLAGS,
+  SOURCE_FLAGS,
+  wantsFrameSource,
+} from "./frame_flags.ts";
 
 /** Options of {@linkcode chooseFrameSource}. */
 export interface ProduceFramesOptions {
