@@ -7,7 +7,7 @@
  * the table of a run without faults; every published file is in the ledger
  * once, and the table holds each published session once.
  *
- * Runs: `FRESHET_LOADER_RUNS`, else 8 when `CI` is set, else 3 (each one
+ * Runs: `FRESHET_LOADER_RUNS`, else 4 when `CI` is set, else 2 (each one
  * starts an embedded PostgreSQL). `FRESHET_SEED` and `FRESHET_SLICE` pin one
  * case, as in `exactly_once_test.ts`.
  */
@@ -51,7 +51,7 @@ interface Case {
 function runs(): number {
   const configured = Deno.env.get("FRESHET_LOADER_RUNS");
   if (configured !== undefined) return Number(configured);
-  return Deno.env.get("CI") ? 8 : 3;
+  return Deno.env.get("CI") ? 4 : 2;
 }
 
 function describe(c: Case): string {
