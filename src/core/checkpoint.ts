@@ -142,6 +142,8 @@ export class CheckpointStore implements CheckpointLog {
         state_key: newest?.state_key ?? null,
       };
       if (!await this.#create(dir, manifest)) continue;
+      // Read between listing and creating: a newer owner claimed meanwhile.
+      if (this.#newerThan(await this.#manifests(dir), manifest.seq)) continue;
       const checkpoint = manifest.state_key === null
         ? null
         : await this.#readState(manifest.state_key);
@@ -221,13 +223,31 @@ export class CheckpointStore implements CheckpointLog {
       position: checkpoint.position,
       state_key,
     };
-    if (!await this.#create(dir, manifest)) {
+    // Creating manifest `next` fails when a newer owner wrote it; an owner
+    // so far behind that `next` was pruned creates it, but finds newer ones.
+    const manifests = await this.#create(dir, manifest)
+      ? await this.#manifests(dir)
+      : null;
+    if (manifests === null || this.#newerThan(manifests, next)) {
       throw new FencedError(
         `Cannot commit checkpoint ${next} of ${dir} as a newer owner claimed the partition (epoch ${epoch} is stale)`,
       );
     }
-    await this.#prune(dir, next);
+    await this.#prune(dir, next, manifests);
     return next;
+  }
+
+  /** Keys of a partition's manifests, sorted (oldest first). */
+  async #manifests(dir: string): Promise<string[]> {
+    return (await this.#store.list(`${dir}/manifest/`))
+      .filter((key) => MANIFEST_NAME.test(key));
+  }
+
+  /** Whether `manifests` holds one numbered above `seq`. */
+  #newerThan(manifests: readonly string[], seq: number): boolean {
+    const newest = manifests.at(-1);
+    return newest !== undefined &&
+      Number(MANIFEST_NAME.exec(newest)![1]) > seq;
   }
 
   /** Creates a manifest; answers false when another writer's holds its number. */
@@ -242,9 +262,7 @@ export class CheckpointStore implements CheckpointLog {
 
   /** The newest manifest, null when none, "raced" when it vanished while read. */
   async #newestManifest(dir: string): Promise<Manifest | null | "raced"> {
-    const keys = (await this.#store.list(`${dir}/manifest/`))
-      .filter((key) => MANIFEST_NAME.test(key));
-    const newest = keys.at(-1);
+    const newest = (await this.#manifests(dir)).at(-1);
     if (newest === undefined) return null;
     const bytes = await this.#store.get(newest);
     if (bytes === null) return "raced";
@@ -286,9 +304,12 @@ export class CheckpointStore implements CheckpointLog {
    * alone named. State objects newer than every kept manifest belong to a
    * commit in flight (maybe another owner's): they stay.
    */
-  async #prune(dir: string, newest: number): Promise<void> {
+  async #prune(
+    dir: string,
+    newest: number,
+    manifests: readonly string[],
+  ): Promise<void> {
     const oldest_kept = newest - this.#retain + 1;
-    const manifests = await this.#store.list(`${dir}/manifest/`);
     const referenced = new Set<string>();
     for (const key of manifests) {
       const seq = Number(MANIFEST_NAME.exec(key)?.[1]);

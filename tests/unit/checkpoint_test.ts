@@ -58,6 +58,17 @@ Deno.test("CheckpointStore fences an older claim: its next commit fails with Fen
   assert.equal((await store.latest(ID))?.position, 7);
 });
 
+Deno.test("CheckpointStore fences an owner so far behind that the manifest it would write next was pruned", async () => {
+  const store = new CheckpointStore(new ObjectsTwin(), { retain: 2 });
+  const stale = await store.claim(ID);
+  const fresh = await store.claim(ID);
+  for (const position of [1, 2, 3]) await fresh.commit(checkpoint(position));
+  await assert.rejects(stale.commit(checkpoint(99)), FencedError);
+  assert.equal((await store.latest(ID))?.position, 3);
+  await fresh.commit(checkpoint(4));
+  assert.equal((await store.latest(ID))?.position, 4);
+});
+
 Deno.test("CheckpointStore lets exactly one of two racing claims go on committing", async () => {
   const objects = new ObjectsTwin();
   const a = await new CheckpointStore(objects).claim(ID);
