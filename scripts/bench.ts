@@ -13,6 +13,8 @@
  *    of the same events (≥ 0.5; needs wrk);
  * 7. event → Redis window latency of the analytics pipeline at 10 % and
  *    70 % of its maximum rate.
+ * 11. the `frames` job's frames/s vs a bare decode of the same frames, at
+ *    720p and 1080p (≥ 0.8; no services).
  * 2 to 5 need Kafka, Redis and S3 (`deno task services up`); without them
  * their rows say "skipped: services down".
  *
@@ -53,6 +55,11 @@ import {
 import { CLICKSTREAM_FIXTURE } from "./bench/clickstream_s3.ts";
 import { missingServices, redisVersion } from "./bench/services.ts";
 import {
+  FRAMES_TARGET,
+  FRAMES_TITLE,
+  framesSection,
+} from "./bench/section_frames.ts";
+import {
   hasWrk,
   TRACK_TARGET,
   TRACK_TITLE,
@@ -74,6 +81,7 @@ const BENCHMARKS = [
   "clickstream",
   "parquet",
   "loader",
+  "frames",
 ] as const;
 type Benchmark = typeof BENCHMARKS[number];
 
@@ -125,6 +133,8 @@ const SETTINGS = {
     window_measure_ms: 30_000,
     clickstream_messages: 120_000,
     clickstream_runs: 3,
+    frames_per_resolution: 48,
+    frames_runs: 5,
   },
   quick: {
     kafka_messages: 50_000,
@@ -144,6 +154,8 @@ const SETTINGS = {
     window_measure_ms: 15_000,
     clickstream_messages: 50_000,
     clickstream_runs: 1,
+    frames_per_resolution: 16,
+    frames_runs: 2,
   },
 };
 
@@ -158,6 +170,7 @@ const TITLES: Record<Benchmark, [string, string]> = {
   parquet: [PARQUET_TITLE, `≥ ${PARQUET_TARGET}`],
   loader: [LOADER_TITLE, `≥ ${LOADER_TARGET}`],
   clickstream: [CLICKSTREAM_TITLE, `≥ ${CLICKSTREAM_TARGET}`],
+  frames: [FRAMES_TITLE, `≥ ${FRAMES_TARGET}`],
 };
 
 const NOTES = [
@@ -254,6 +267,21 @@ async function main(args: string[]): Promise<number> {
       );
     } catch (error) {
       sections.set("loader", failed("loader", error));
+    }
+  }
+
+  if (only.has("frames")) {
+    try {
+      sections.set(
+        "frames",
+        await framesSection({
+          frames: settings.frames_per_resolution,
+          runs: settings.frames_runs,
+          log,
+        }),
+      );
+    } catch (error) {
+      sections.set("frames", failed("frames", error));
     }
   }
 
