@@ -23,22 +23,24 @@
  * reaches `processed_video_frames`). A partition whose cameras all stop
  * closes its last windows `idle_advance_ms` of processing time later.
  *
- * **Decoding is the hot path, and it runs inline.** Measured here
- * (`scripts/bench/frames_decode.ts`, 2 shared vCPUs): imagescript's Wasm
- * decoder takes about 16 ms of CPU per 720p frame and 35 ms per 1080p frame;
- * everything else (JSON, base64, header, luma) is a few percent of that.
- * The runner processes a partition's batch synchronously, so a batch blocks
- * the event loop for (frames × decode time). With Kafka a batch is what one
- * fetch brings per partition (kafkajs's 1 MB by default: 10 to 30 frames,
- * under a second), well within the consumer's heartbeat and session
- * timeouts. A pool of Web Workers would need an asynchronous processing step
- * the runtime does not offer; it would buy parallelism that more instances
- * in the consumer group (one per core, as the design scales) give already,
- * and measured alone it did not beat inline decoding consistently on this
- * machine (1 worker 0.8–1.6×, 2 workers 0.8–1.5× of inline, depending on
- * load), while the inline job keeps outputs deterministic and simple. The
- * event loop's longest stall is one batch; lower `max_batch_records` in the
- * runner bounds it further.
+ * **Decoding is the hot path, and it runs inline.** Measured on 2 shared
+ * vCPUs (`scripts/bench/frames_decode.ts`, `deno task bench --only frames`):
+ * imagescript's Wasm decoder takes about 16 ms of CPU per 720p frame and
+ * 35 ms per 1080p frame; everything else the job does per frame (JSON,
+ * base64, header checks, luma, windows, the Kafka sink) adds about 17 %
+ * (720p) and 8 % (1080p) of CPU time, and the job ran at 0.89× (720p) and
+ * 0.90× (1080p) the frames/s of a bare decode of the same frames. The runner processes a partition's batch
+ * synchronously, so a batch blocks the event loop for (frames × decode
+ * time); with Kafka a batch is what one fetch brings per partition
+ * (kafkajs's 1 MB: 10 to 30 frames, under a second), within the
+ * consumer's heartbeat and session timeouts. A pool of Web Workers would
+ * need an asynchronous processing step, which the runtime does not offer;
+ * measured alone, it shortened the event loop's stalls (to one frame's
+ * transfer instead of one frame's decode) but did not raise throughput
+ * consistently on this machine (1 worker 0.8–1.6×, 2 workers 0.8–1.5× of
+ * inline, varying with load), and more instances in the consumer group
+ * (one per core, as freshet scales) give the same parallelism while the
+ * job stays deterministic and simple.
  *
  * @module
  */
