@@ -173,6 +173,7 @@ export class KafkaLog implements Log {
           writes,
           this.#options.txn_visible_wait_ms ?? 2000,
         ),
+      maxMessageBytes: (topic) => this.#maxMessageBytes(topic),
     });
   }
 

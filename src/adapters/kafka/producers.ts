@@ -38,6 +38,8 @@ export interface TransactionalProducersOptions {
   transaction_timeout_ms: number;
   /** Waits until what a transaction wrote is readable (after commit or abort). */
   awaitVisible(writes: TransactionWrites): Promise<void>;
+  /** The topic's `max.message.bytes` (see `batches.ts`). */
+  maxMessageBytes(topic: string): Promise<number>;
 }
 
 interface Slot {
@@ -77,6 +79,7 @@ export class TransactionalProducers {
       const transaction = new KafkaTransaction(id, begun, {
         onEnd: () => this.#discard(id, slot),
         awaitVisible: this.#options.awaitVisible,
+        maxMessageBytes: this.#options.maxMessageBytes,
       });
       slot.open = transaction;
       if (slot.superseded) await transaction.fence();
@@ -136,6 +139,7 @@ export class TransactionalProducers {
             if (!reusable) this.#discard(id, slot);
           },
           awaitVisible: this.#options.awaitVisible,
+        maxMessageBytes: this.#options.maxMessageBytes,
         });
         slot.open = transaction;
         return transaction;

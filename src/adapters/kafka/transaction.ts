@@ -37,6 +37,7 @@
 import type { Producer } from "kafkajs";
 import type { LogMessage, LogTransaction, OffsetCommit } from "../../ports.ts";
 import { toKafkaMessage } from "./common.ts";
+import { splitBySize } from "./batches.ts";
 import { fencedError, isConcurrentTransactions, isFencing } from "./errors.ts";
 import {
   noWrites,
@@ -77,6 +78,8 @@ export interface TransactionHooks {
   onEnd(reusable: boolean): void;
   /** Waits until what a committed or aborted transaction wrote is readable. */
   awaitVisible(writes: TransactionWrites): Promise<void>;
+  /** The topic's `max.message.bytes`, which each produce request stays under. */
+  maxMessageBytes(topic: string): Promise<number>;
 }
 
 type State =
@@ -124,19 +127,27 @@ export class KafkaTransaction implements LogTransaction {
   produce(topic: string, messages: LogMessage[]): Promise<void> {
     return this.#run("produce in", async () => {
       if (messages.length === 0) return;
-      const written = await this.#transaction.send({
+      // As the plain produce: requests under the topic's limit, in order.
+      const runs = splitBySize(
         topic,
-        messages: messages.map(toKafkaMessage),
-        acks: -1,
-      });
-      for (const { topicName, partition, baseOffset } of written) {
-        if (baseOffset === undefined) continue;
-        const partitions = this.#writes.records.get(topicName) ??
-          new Map<number, number>();
-        if (!partitions.has(partition)) {
-          partitions.set(partition, Number(baseOffset));
+        messages,
+        await this.#hooks.maxMessageBytes(topic),
+      );
+      for (const run of runs) {
+        const written = await this.#transaction.send({
+          topic,
+          messages: run.map(toKafkaMessage),
+          acks: -1,
+        });
+        for (const { topicName, partition, baseOffset } of written) {
+          if (baseOffset === undefined) continue;
+          const partitions = this.#writes.records.get(topicName) ??
+            new Map<number, number>();
+          if (!partitions.has(partition)) {
+            partitions.set(partition, Number(baseOffset));
+          }
+          this.#writes.records.set(topicName, partitions);
         }
-        this.#writes.records.set(topicName, partitions);
       }
     });
   }
