@@ -80,6 +80,14 @@ export function intFlag(
   return value;
 }
 
+/** Reads a flag as a whole number, or undefined when absent. */
+export function optionalIntFlag(
+  parsed: ParsedArgs,
+  name: string,
+): number | undefined {
+  return parsed.values.has(name) ? intFlag(parsed, name, 0) : undefined;
+}
+
 /** Help text of a command's flags, one per line. */
 export function flagHelp(spec: FlagSpec): string {
   const rows = [

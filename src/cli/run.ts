@@ -13,6 +13,7 @@ import {
   flagHelp,
   type FlagSpec,
   intFlag,
+  optionalIntFlag,
   parseArgs,
   UsageError,
 } from "./args.ts";
@@ -41,7 +42,7 @@ const RUN_SPEC: FlagSpec = {
       "JSON config file of settings (flags > environment > file > defaults)",
     group: "consumer group (default: freshet-<job>)",
     "checkpoint-interval-ms":
-      "processing time between checkpoints of a partition (default: 10000)",
+      "processing time between checkpoints of a partition (default: the job's, else 10000)",
     "session-timeout-ms":
       "Kafka consumer group session timeout: after a crash, partitions move on after it (default: 6000, the least brokers accept by default)",
     "restart-attempts":
@@ -198,7 +199,7 @@ export async function runCommand(
           )).then(() => {}),
       ],
       group_id: parsed.values.get("group"),
-      checkpoint_interval_ms: intFlag(parsed, "checkpoint-interval-ms", 10_000),
+      checkpoint_interval_ms: optionalIntFlag(parsed, "checkpoint-interval-ms"),
       restart_attempts,
       restart_delay_ms,
       signal: controller.signal,

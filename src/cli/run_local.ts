@@ -8,7 +8,13 @@
  * @module
  */
 
-import { type FlagSpec, intFlag, type ParsedArgs, UsageError } from "./args.ts";
+import {
+  type FlagSpec,
+  intFlag,
+  optionalIntFlag,
+  type ParsedArgs,
+  UsageError,
+} from "./args.ts";
 import { CONFIG_FLAGS } from "./options.ts";
 import { logJobEvent, logOptions } from "./log_flags.ts";
 import type { JobOverrides, JobSpec } from "../jobs/registry.ts";
@@ -91,15 +97,15 @@ export async function runLocal(
       "a run without --prod needs the embedded backends the freshet entry point provides: run 'deno task run' (main.ts), or add --prod",
     );
   }
-  const checkpoint_interval_ms = intFlag(
+  const checkpoint_interval_ms = optionalIntFlag(
     parsed,
     "checkpoint-interval-ms",
-    10_000,
   );
   const restart_attempts = intFlag(parsed, "restart-attempts", 3);
   const restart_delay_ms = intFlag(parsed, "restart-delay-ms", 10_000);
   if (
-    checkpoint_interval_ms < 0 || restart_attempts < 0 || restart_delay_ms < 0
+    (checkpoint_interval_ms ?? 0) < 0 || restart_attempts < 0 ||
+    restart_delay_ms < 0
   ) {
     throw new UsageError(
       `flags --checkpoint-interval-ms, --restart-attempts and --restart-delay-ms must not be negative: got ${checkpoint_interval_ms}, ${restart_attempts} and ${restart_delay_ms}`,

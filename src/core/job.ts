@@ -144,4 +144,10 @@ export interface Job {
   route(value: string): { key: string | null; timestamp: number | undefined };
   /** The stages, the one reading `topic` first. */
   stages: readonly Stage[];
+  /**
+   * Processing time between checkpoints of a partition when the run does
+   * not set one: a job whose sink publishes at checkpoints (files) wants
+   * fewer, larger ones. Default: the runner's, 10 000.
+   */
+  checkpoint_interval_ms?: number;
 }

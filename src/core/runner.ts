@@ -194,7 +194,8 @@ export class Runner {
   #failed: unknown = undefined;
 
   constructor(options: RunnerOptions) {
-    const interval = options.checkpoint_interval_ms ?? 10_000;
+    const interval = options.checkpoint_interval_ms ??
+      options.job.checkpoint_interval_ms ?? 10_000;
     if (!(interval >= 0)) {
       throw new RangeError(
         `Cannot run job as 'checkpoint_interval_ms' must be a non-negative duration: current value is ${interval}`,

@@ -31,6 +31,8 @@ export interface CompileOptions {
   name: string;
   /** Reads this topic instead of the source's (side topics follow it). */
   topic?: string;
+  /** The job's default checkpoint interval (see `Job`). */
+  checkpoint_interval_ms?: number;
 }
 
 const DEFAULT_PARTITIONS = 4;
@@ -135,6 +137,9 @@ export function compileFlow(flow: Flow, options: CompileOptions): Job {
       }
     },
     stages,
+    ...(options.checkpoint_interval_ms === undefined
+      ? {}
+      : { checkpoint_interval_ms: options.checkpoint_interval_ms }),
   };
 }
 

@@ -63,6 +63,11 @@ export interface JobDefinition<O extends JobOptions> {
   options?: O;
   /** The recorded fixture, relative to the repository root. */
   fixture?: string;
+  /**
+   * Processing time between checkpoints when a run does not set it
+   * (`--checkpoint-interval-ms`). Default: the runner's, 10 000 ms.
+   */
+  checkpoint_interval_ms?: number;
   /** Declares the job's dataflow. */
   build(flow: Flow, options: O): void;
   /** Lines describing what the job left in its outputs (default: none). */
@@ -84,6 +89,7 @@ export function defineJob<O extends JobOptions = JobOptions>(
       return compileFlow(flow, {
         name: definition.name,
         topic: overrides.topic,
+        checkpoint_interval_ms: definition.checkpoint_interval_ms,
       });
     },
     summarize: definition.summarize,

@@ -517,6 +517,22 @@ Deno.test("Runner checkpoints a partition once checkpoint_interval_ms of process
   assert.equal(a.runner.checkpointsTaken(), 1, "nothing new to checkpoint");
 });
 
+Deno.test("Runner takes the job's checkpoint interval when its options set none", async () => {
+  const w = await world();
+  await produce(w, VALUES);
+  const a = instance(w, {
+    job: { ...tallyJob(), checkpoint_interval_ms: 30_000 },
+    checkpoint_interval_ms: undefined,
+  });
+  await drain(a.runner);
+  w.vclock.advanceBy(29_999);
+  assert.equal(await a.runner.step(), false);
+  assert.equal(a.runner.checkpointsTaken(), 0);
+  w.vclock.advanceBy(1);
+  assert.equal(await a.runner.step(), false);
+  assert.equal(a.runner.checkpointsTaken(), 1);
+});
+
 Deno.test("Runner refuses a negative checkpoint interval and a step before start", async () => {
   const w = await world();
   const options = {

@@ -23,9 +23,10 @@
  *   no valid `timestamp`, with the reason;
  * - `clickstream.late`: events whose window had closed.
  *
- * The checkpoint interval is the runner's (`--checkpoint-interval-ms`; the
- * job is meant to run with 30 000), and restarts after failures are the
- * runner's fixed-delay strategy (`--restart-attempts`, `--restart-delay-ms`).
+ * Files are published at checkpoints, so the job checkpoints every 30 s
+ * unless a run sets `--checkpoint-interval-ms`; restarts after failures are
+ * the runner's fixed-delay strategy (`--restart-attempts`,
+ * `--restart-delay-ms`).
  *
  * @module
  */
@@ -128,6 +129,7 @@ export function clickstreamWith(
       "events of 5-minute windows per user, enriched with the window's bounds, to JSON Lines files in S3 (two-phase commit)",
     fixture: "fixtures/clickstream/clickstream.jsonl.gz",
     options: CLICKSTREAM_OPTIONS,
+    checkpoint_interval_ms: 30_000,
     build(flow, o) {
       const files = s3FilesSink({
         prefix: o.prefix,
