@@ -23,16 +23,14 @@ import {
   SOURCE_FLAGS,
 } from "./frame_flags.ts";
 import { closeLogging, logger, setupLogging } from "../logging/setup.ts";
-import type { Frame } from "../sources/frames/frame.ts";
+import { type Frame, parseSize } from "../sources/frames/frame.ts";
 import { frameMessage } from "../sources/frames/message.ts";
-import { imageFolderFrames } from "../sources/frames/images.ts";
 import {
   FfmpegMissingError,
   videoFrames,
   webcamFrames,
 } from "../sources/frames/ffmpeg.ts";
 import { mjpegFrames } from "../sources/frames/mjpeg.ts";
-import { parseSize, syntheticFrames } from "../sources/frames/synthetic.ts";
 
 export {
   FRAME_BOOLEAN_FLAGS,
@@ -167,7 +165,10 @@ export function chooseFrameSource(
   let frames: AsyncIterable<Frame>;
   switch (kind) {
     case "images":
-      frames = imageFolderFrames(value, { ...common, fps: fps ?? 1, loop });
+      frames = encodingSource<typeof import("../sources/frames/images.ts")>(
+        "../sources/frames/images.ts",
+        (m) => m.imageFolderFrames(value, { ...common, fps: fps ?? 1, loop }),
+      );
       break;
     case "video":
       frames = videoFrames(value, {
@@ -200,16 +201,46 @@ export function chooseFrameSource(
       break;
     default: {
       const seed = positiveInteger(parsed, "seed") ?? 1;
-      frames = syntheticFrames({
-        ...common,
-        fps: fps ?? 5,
-        seed,
-        width: size?.width ?? 1280,
-        height: size?.height ?? 720,
-      });
+      frames = encodingSource<
+        typeof import("../sources/frames/synthetic.ts")
+      >("../sources/frames/synthetic.ts", (m) =>
+        m.syntheticFrames({
+          ...common,
+          fps: fps ?? 5,
+          seed,
+          width: size?.width ?? 1280,
+          height: size?.height ?? 720,
+        }));
     }
   }
   return { name, frames, max_frames, duration_ms };
+}
+
+/**
+ * Frames of a source that encodes JPEGs (`--synthetic`, and `--images`
+ * for PNGs) with imagescript's encoder, a native Node-API addon: a bundle
+ * of freshet cannot carry it (`deno bundle` has no loader for `.node`
+ * files), so these sources are loaded when asked for, from a specifier the
+ * bundler does not follow, and the other sources stay in the bundle.
+ */
+function encodingSource<M>(
+  path: string,
+  open: (module: M) => AsyncIterable<Frame>,
+): AsyncIterable<Frame> {
+  return (async function* () {
+    const url = new URL(path, import.meta.url).href;
+    let module: M;
+    try {
+      module = await import(url) as M;
+    } catch (error) {
+      throw new Error(
+        `this source needs imagescript's JPEG encoder, which did not load (a bundled freshet does not carry it: run from the sources): ${
+          (error as Error).message
+        }`,
+      );
+    }
+    yield* open(module);
+  })();
 }
 
 /** What {@linkcode sendFrames} sent. */

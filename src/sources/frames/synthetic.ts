@@ -38,24 +38,7 @@ export interface SyntheticOptions {
   start_ms?: number;
 }
 
-/** Largest width or height the generator accepts. */
-export const MAX_SIDE = 8192;
-
-/** Parses a `--size` value such as `1280x720`. */
-export function parseSize(text: string): { width: number; height: number } {
-  const match = /^(\d{1,5})x(\d{1,5})$/.exec(text.trim());
-  const width = Number(match?.[1]);
-  const height = Number(match?.[2]);
-  if (
-    match === null || width < 1 || height < 1 || width > MAX_SIDE ||
-    height > MAX_SIDE
-  ) {
-    throw new RangeError(
-      `Cannot read size as it must be WIDTHxHEIGHT with sides from 1 to ${MAX_SIDE}: current value is '${text}'`,
-    );
-  }
-  return { width, height };
-}
+export { MAX_SIDE, parseSize } from "./frame.ts";
 
 /** A seeded generator of floats in [0, 1) (mulberry32). */
 export function seededRandom(seed: number): () => number {
