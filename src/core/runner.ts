@@ -371,6 +371,7 @@ export class Runner {
         task,
         out,
         tickPosition(task.position - 1, END_OF_INPUT_TICK),
+        true,
       );
       task.dirty = true;
       // A newer owner that fenced this one finishes the partition.
@@ -478,19 +479,27 @@ export class Runner {
   }
 
   /** Starts a partition's write; it runs while the runner goes on. */
-  #write(task: Task, out: Outputs, position: number): void {
-    const writes: Array<{ slot: Slot; buffer: unknown }> = [];
+  #write(
+    task: Task,
+    out: Outputs,
+    position: number,
+    end_of_input = false,
+  ): void {
+    const writes: Array<() => Promise<void>> = [];
     for (const slot of task.slots) {
       if (position <= slot.durable) continue;
-      const buffer = out.peek(slot.sink);
-      if (buffer === undefined || slot.sink.isEmpty(buffer)) continue;
-      writes.push({ slot, buffer });
+      const { sink, writer } = slot;
+      const buffer = out.peek(sink);
+      if (buffer !== undefined && !sink.isEmpty(buffer)) {
+        writes.push(() => writer.write(buffer, position));
+      }
+      if (end_of_input && writer.endOfInput !== undefined) {
+        writes.push(() => writer.endOfInput!(position));
+      }
     }
     if (writes.length === 0) return;
     task.flushing = (async () => {
-      for (const { slot, buffer } of writes) {
-        await this.#retry(() => slot.writer.write(buffer, position));
-      }
+      for (const write of writes) await this.#retry(write);
     })().then(
       () => {},
       (error) => {

@@ -413,19 +413,24 @@ export function s3FilesSink<R>(
         }
       };
 
+      const write = (batch: FileBatch<R>, position: number) => {
+        // A retried write repeats its batch: the roller takes it once.
+        if (position > taken) {
+          roller.write(batch, isEndOfInput(position));
+          taken = position;
+          unstaged = [...unstaged, ...roller.takeFinished()];
+        }
+        // Finished files are staged while the job goes on; the
+        // checkpoint waits for them (and a failure surfaces there).
+        stageInBackground();
+        return Promise.resolve();
+      };
       return {
-        write(batch, position) {
-          // A retried write repeats its batch: the roller takes it once.
-          if (position > taken) {
-            roller.write(batch, isEndOfInput(position));
-            taken = position;
-            unstaged = [...unstaged, ...roller.takeFinished()];
-          }
-          // Finished files are staged while the job goes on; the
-          // checkpoint waits for them (and a failure surfaces there).
-          stageInBackground();
-          return Promise.resolve();
-        },
+        write,
+        // Every open file finishes at the end of input, whether or not the
+        // job wrote anything there (a write there already finished them).
+        endOfInput: (position) =>
+          write(new FileBatch(format, bucket), position),
         async prepare(): Promise<FilesHandle> {
           // A failure of background staging fails this prepare; the
           // runner's retry stages what is left here.

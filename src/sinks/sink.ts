@@ -98,6 +98,13 @@ export interface SinkWriter<B> {
   /** Writes one batch of outputs; `position` is the batch's last input position. */
   write(batch: B, position: number): Promise<void>;
   /**
+   * Optional: the bounded input of the partition ended at `position` (the
+   * end-of-input tick), after whatever was written there, even when nothing
+   * was. Called again on a retry, so it must be idempotent; a file sink
+   * finishes its open files here.
+   */
+  endOfInput?(position: number): Promise<void>;
+  /**
    * At a checkpoint (the task's writes have landed): make what was written
    * ready to commit; answers this sink's handle, stored in the checkpoint
    * (JSON-compatible).

@@ -65,9 +65,9 @@ class LinesProcessor implements PartitionProcessor {
     }
   }
 
-  endOfInput(ctx: ProcessContext): void {
-    // A write at the end of input, so that the sink learns it.
-    ctx.out.to(this.#sink).seal(T0);
+  endOfInput(_ctx: ProcessContext): void {
+    // Writes nothing: the sink finishes its open files at the end of input
+    // by itself (SinkWriter.endOfInput).
   }
 
   counts(): Counts {
