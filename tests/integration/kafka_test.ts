@@ -287,3 +287,108 @@ await integration(
     }
   },
 );
+
+await integration(
+  "transactionalProducer() of another KafkaLog fences the older claim across processes as it answers: the open transaction's commit throws FencedError and none of it shows, and the newer claim commits a series",
+  [KAFKA],
+  () =>
+    withTwoLogs(async (a, b, { input, output, group, id }) => {
+      const offsets = (offset: number, metadata: string) => [
+        { topic: input, partition: 0, offset, metadata },
+      ];
+      const send = async (
+        txn: Awaited<ReturnType<typeof a.transaction>>,
+        value: string,
+      ) => await txn.produce(output, [{ key: "k", value, partition: 0 }]);
+      const older = await a.transactionalProducer(id);
+      const first = await older.begin();
+      await send(first, "a1");
+      await first.sendOffsets(group, offsets(1, "a1"));
+      await first.commit();
+      // The older claim's next transaction is open, in its commit window
+      // (records and offsets sent), when another process claims the id.
+      const open = await older.begin();
+      await send(open, "a-zombie");
+      await open.sendOffsets(group, offsets(9, "zombie"));
+      // The claim alone fences (InitProducerId), before any transaction of
+      // its own: a commit in flight is settled before the claim answers.
+      const newer = await b.transactionalProducer(id);
+      await assert.rejects(open.commit(), FencedError);
+      await assert.rejects(send(open, "a-more"), FencedError);
+      // Its producer is spent: the older process must claim again.
+      await assert.rejects(older.begin(), /claim the id again/);
+      for (const [value, offset] of [["b1", 2], ["b2", 3]] as const) {
+        const txn = await newer.begin();
+        await send(txn, value);
+        await txn.sendOffsets(group, offsets(offset, value));
+        await txn.commit();
+      }
+      // read_committed: the zombie's records and offsets never show.
+      assert.deepEqual(
+        (await a.read(output, 0, 0, 10)).map((r) => r.value),
+        ["a1", "b1", "b2"],
+      );
+      assert.deepEqual(await a.committedOffsets(group, input), [
+        { partition: 0, offset: 3, metadata: "b2" },
+      ]);
+      // The aborted records are in the log all the same.
+      assert.ok((await a.endOffsets(output))[0]! > 3);
+      // A claim in the first process again fences the second.
+      // (Across processes, a stale claim learns it at its first request.)
+      const again = await a.transactionalProducer(id);
+      const stale = await newer.begin();
+      await assert.rejects(send(stale, "b-stale"), FencedError);
+      const last = await again.begin();
+      await send(last, "a2");
+      await last.commit();
+      assert.deepEqual(
+        (await b.read(output, 0, 0, 10)).map((r) => r.value),
+        ["a1", "b1", "b2", "a2"],
+      );
+      await Promise.all([older.close(), newer.close(), again.close()]);
+    }),
+);
+
+await integration(
+  "KafkaLog reads drop every record of aborted transactions, overlapping ones aborted out of order included (kafkajs's own filter delivers some)",
+  [KAFKA],
+  () =>
+    withTwoLogs(async (a, b, { output, id }) => {
+      const record = (value: string) => [{ key: null, value, partition: 0 }];
+      // Two transactions overlap in the partition: A's starts first...
+      const ta = await a.transaction(`${id}-a`);
+      await ta.produce(output, record("a0"));
+      const tb = await b.transaction(`${id}-b`);
+      await tb.produce(output, record("b1"));
+      await ta.produce(output, record("a2"));
+      await tb.produce(output, record("b3"));
+      // ...but B's is aborted first (its id claimed anew), then A's: the
+      // broker lists aborted transactions in the order of their markers.
+      await (await a.transaction(`${id}-b`)).commit();
+      await (await b.transaction(`${id}-a`)).commit();
+      const tc = await a.transaction(`${id}-c`);
+      await tc.produce(output, record("c4"));
+      await tc.commit();
+      assert.deepEqual(
+        (await a.read(output, 0, 0, 20)).map((r) => r.value),
+        ["c4"],
+      );
+      const consumer = b.consumer({
+        groupId: uniqueName("aborted-group"),
+        topics: [output],
+        maxBatchRecords: 1,
+        hooks: {
+          onRevoke: () => Promise.resolve(),
+          onAssign: (partitions) => Promise.resolve(partitions.map(() => 0)),
+        },
+      });
+      const seen: string[] = [];
+      const deadline = Date.now() + 20_000;
+      while (!seen.includes("c4") && Date.now() < deadline) {
+        const batch = await consumer.poll();
+        if (batch !== null) seen.push(...batch.records.map((r) => r.value));
+      }
+      await consumer.close();
+      assert.deepEqual(seen, ["c4"]);
+    }),
+);

@@ -3,7 +3,7 @@
  * (`claim(id)`, the port's `transactionalProducer`) that runs a series of
  * transactions.
  *
- * Every transaction gets a new producer, whose InitProducerId claims the id:
+ * Every transaction (or claim) gets a new producer, whose InitProducerId claims the id:
  * it fences every older producer of the id, in this process or another (the
  * broker aborts their open transaction, or waits for a commit that already
  * reached the coordinator), and from then on their requests fail with
@@ -107,6 +107,13 @@ export class TransactionalProducers {
     this.#latest.set(id, slot);
     try {
       await slot.connected;
+      // kafkajs sends InitProducerId at a producer's first transaction(),
+      // not at connect(): without this, the claim would fence no other
+      // process until its first begin(), and a caller reading committed
+      // offsets in between could miss an older owner's commit. An empty
+      // transaction ends without EndTxn, leaving the producer ready.
+      const init = await slot.producer.transaction();
+      await init.abort();
     } catch (error) {
       this.#discard(id, slot);
       if (slot.superseded) throw fencedError(id, "claim", error);
@@ -139,7 +146,7 @@ export class TransactionalProducers {
             if (!reusable) this.#discard(id, slot);
           },
           awaitVisible: this.#options.awaitVisible,
-        maxMessageBytes: this.#options.maxMessageBytes,
+          maxMessageBytes: this.#options.maxMessageBytes,
         });
         slot.open = transaction;
         return transaction;
