@@ -21,6 +21,8 @@
  *   and `abort()` wait until what the transaction wrote is readable: records
  *   past the last stable offset, sent offsets answered by the group (bounded
  *   by `txn_visible_wait_ms`, see `visibility.ts`).
+ * - Reads (`consumer()`, `read()`) are read_committed, with kafkajs's
+ *   filter of aborted transactions corrected (`read_committed.ts`).
  * - `committedOffsets()` reads the group's offsets with kafkajs's
  *   `admin.fetchOffsets`, metadata included. kafkajs answers empty metadata
  *   as `null`, so an empty string sent comes back `null`.
@@ -62,6 +64,7 @@ import { KafkaConsumer, type KafkaConsumerOptions } from "./consumer.ts";
 import { kafkaErrorType } from "./errors.ts";
 import { TransactionalProducers } from "./producers.ts";
 import { readRange } from "./read_range.ts";
+import { fixReadCommitted } from "./read_committed.ts";
 import { stopIdlePolling } from "./request_queue.ts";
 import { awaitWritesVisible } from "./visibility.ts";
 
@@ -151,6 +154,7 @@ export class KafkaLog implements Log {
     this.#options = options;
     registerCompressionCodecs();
     stopIdlePolling();
+    fixReadCommitted();
     this.#retry = options.retry ?? { initialRetryTime: 100, retries: 8 };
     const level = options.log_level ?? "warn";
     this.#kafka = new Kafka({
