@@ -74,6 +74,7 @@ export {
   type WindowOptions,
   type WriteContext,
 } from "./src/flow/stream.ts";
+export type { KeyedStateOptions } from "./src/core/state.ts";
 export type { Parsed, SourceOptions } from "./src/flow/source.ts";
 export {
   byRank,
@@ -87,6 +88,8 @@ export {
   topK,
   topKMembers,
 } from "./src/flow/aggregates.ts";
+export type { ExactStatsAcc } from "./src/flow/exact_stats.ts";
+export { SpaceSaving } from "./src/flow/space_saving.ts";
 export {
   type Check,
   eventTime,
@@ -115,6 +118,7 @@ export { formatBucket, formatIso, parseEventTime } from "./src/core/time.ts";
 
 // Sinks.
 export type {
+  CheckpointLogContext,
   PartitionId,
   Sink,
   SinkContext,
@@ -141,10 +145,16 @@ export {
 } from "./src/sinks/side_topics.ts";
 export {
   type FilesHandle,
+  type PublishEntry,
   s3FilesSink,
   type S3FilesSinkOptions,
 } from "./src/sinks/s3_files.ts";
-export { FileBatch } from "./src/sinks/file_roll.ts";
+export {
+  type BucketOf,
+  FileBatch,
+  type FileEntry,
+  type OpenFileState,
+} from "./src/sinks/file_roll.ts";
 export { type FileFormat, jsonLines } from "./src/sinks/file_format.ts";
 
 // Running jobs.
@@ -159,7 +169,19 @@ export {
   connectServices,
   type Services,
 } from "./src/cli/services.ts";
-export { type Config, loadConfig } from "./src/adapters/config.ts";
+export {
+  type Config,
+  CONFIG_DEFAULTS,
+  CONFIG_VARIABLES,
+  ConfigError,
+  type ConfigInputs,
+  type ConfigVariable,
+  type KafkaConfig,
+  loadConfig,
+  type PostgresConfig,
+  type RedisConfig,
+  type S3Config,
+} from "./src/adapters/config.ts";
 export {
   type PartitionStatus,
   Runner,
@@ -167,6 +189,7 @@ export {
   type RunnerOptions,
 } from "./src/core/runner.ts";
 export {
+  type CheckpointId,
   type CheckpointLog,
   CheckpointStore,
   type CheckpointStoreOptions,

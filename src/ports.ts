@@ -15,6 +15,7 @@
  * message.
  */
 export class FencedError extends Error {
+  /** `"FencedError"`, so logs name the kind of failure. */
   override name = "FencedError";
 }
 
@@ -28,9 +29,13 @@ export interface Clock {
 
 /** A record as stored in a log partition. */
 export interface LogRecord {
+  /** Topic the record was read from. */
   topic: string;
+  /** Partition of `topic`, from 0. */
   partition: number;
+  /** Position in the partition: increasing, with gaps where transaction markers or compacted records were. */
   offset: number;
+  /** The key as UTF-8 text, or `null` when the producer gave none. */
   key: string | null;
   /** The value as UTF-8 text; `""` for a tombstone (see `unreadable`). */
   value: string;
@@ -58,9 +63,13 @@ export type Unreadable =
 
 /** A record to append. Without `partition`, the log picks one from the key. */
 export interface LogMessage {
+  /** Key, which also picks the partition when `partition` is absent; `null` for none. */
   key: string | null;
+  /** The value as UTF-8 text. */
   value: string;
+  /** Partition to append to. Default: chosen from the key (Kafka's default partitioner). */
   partition?: number;
+  /** Record time in epoch milliseconds. Default: the producer's clock at the append. */
   timestamp?: number;
   /**
    * `"tombstone"` appends a null value (`value` must be `""`). The other
@@ -72,14 +81,19 @@ export interface LogMessage {
 
 /** A (topic, partition) pair. */
 export interface TopicPartition {
+  /** Topic name. */
   topic: string;
+  /** Partition of `topic`, from 0. */
   partition: number;
 }
 
 /** Records handed to a task at once: all from one partition, in offset order. */
 export interface LogBatch {
+  /** Topic of every record. */
   topic: string;
+  /** Partition of every record. */
   partition: number;
+  /** The records, by ascending offset. */
   records: LogRecord[];
 }
 
@@ -101,7 +115,9 @@ export interface ConsumerHooks {
 export interface ConsumerOptions {
   /** Consumer group: partitions of `topics` are shared among its members. */
   groupId: string;
+  /** Topics to consume; each must exist. */
   topics: string[];
+  /** Called as partitions are revoked and assigned, before any batch of an assigned partition. */
   hooks: ConsumerHooks;
   /** Largest batch handed out by one poll. Default: adapter-specific. */
   maxBatchRecords?: number;
@@ -123,7 +139,9 @@ export interface LogConsumer {
 
 /** A consumer group's offset to commit, as Kafka's `OffsetCommit`. */
 export interface OffsetCommit {
+  /** Topic whose offset the group commits. */
   topic: string;
+  /** Partition of `topic`. */
   partition: number;
   /** The next offset to read (last handled offset + 1). */
   offset: number;
@@ -133,6 +151,7 @@ export interface OffsetCommit {
 
 /** A committed offset of a consumer group, per partition. */
 export interface CommittedOffset {
+  /** Partition of the topic asked about. */
   partition: number;
   /** Next offset to read; -1 when the group committed nothing for the partition. */
   offset: number;
@@ -146,13 +165,24 @@ export interface CommittedOffset {
  * transactional id fences it: every later call throws {@linkcode FencedError}.
  */
 export interface LogTransaction {
+  /**
+   * Appends messages as part of this transaction: readers that read
+   * committed records see them only after {@linkcode LogTransaction.commit}.
+   */
   produce(topic: string, messages: LogMessage[]): Promise<void>;
   /**
    * Commits `offsets` for consumer group `groupId` as part of this
    * transaction (Kafka's `sendOffsetsToTransaction`).
    */
   sendOffsets(groupId: string, offsets: OffsetCommit[]): Promise<void>;
+  /**
+   * Makes the records and offsets visible, atomically. Rejects with
+   * {@linkcode FencedError} when a newer claim of the id exists; any other
+   * rejection leaves it unknown whether the commit happened (read the
+   * committed offsets to learn it).
+   */
   commit(): Promise<void>;
+  /** Discards the records and offsets: they never become visible. */
   abort(): Promise<void>;
 }
 
@@ -229,6 +259,7 @@ export type KvOp =
 export interface Fence {
   /** Key under which the fence's (epoch, offset) is stored. */
   key: string;
+  /** The writer's epoch, as {@linkcode KeyValue.claimFence} answered it. */
   epoch: number;
   /**
    * Last input position covered by the batch: a record's offset, or a
@@ -249,7 +280,9 @@ export type FencedResult =
 
 /** A sorted-set member and its score. */
 export interface ScoredMember {
+  /** The member, as stored. */
   member: string;
+  /** Its score (a double, as Redis stores it). */
   score: number;
 }
 
@@ -277,7 +310,9 @@ export interface KeyValue {
   applyFenced(fence: Fence, ops: KvOp[]): Promise<FencedResult>;
   /** Applies `ops` in order without a fence (pipelined, not atomic). */
   apply(ops: KvOp[]): Promise<void>;
+  /** The string at `key` (GET), or `null` when the key is missing. */
   get(key: string): Promise<string | null>;
+  /** Every field of the hash at `key` (HGETALL); `{}` when the key is missing. */
   hgetall(key: string): Promise<Record<string, string>>;
   /** Members by descending score (ties: descending member), ranks `start..stop` inclusive. */
   zrevrange(key: string, start: number, stop: number): Promise<ScoredMember[]>;
@@ -300,6 +335,7 @@ export interface KeyValue {
 
 /** An object store (S3). Keys are `/`-separated paths. */
 export interface ObjectStore {
+  /** Writes the object whole, replacing any object at `key`. */
   put(key: string, body: Uint8Array): Promise<void>;
   /**
    * Creates the object only when `key` does not exist yet (S3's conditional
@@ -360,10 +396,12 @@ export type WarehouseRow = Record<string, unknown>;
  * adapter and the twin, so callers test codes, never messages.
  */
 export class WarehouseError extends Error {
+  /** `"WarehouseError"`, so logs name the kind of failure. */
   override name = "WarehouseError";
   /** The five-character SQLSTATE. */
   readonly code: string;
 
+  /** `code` is the statement's SQLSTATE; `options.cause` the driver's error. */
   constructor(message: string, code: string, options?: ErrorOptions) {
     super(message, options);
     this.code = code;
@@ -379,12 +417,14 @@ export class WarehouseError extends Error {
  * nothing of its transaction stays.
  */
 export class WarehouseConstraintError extends WarehouseError {
+  /** `"WarehouseConstraintError"`, so logs name the kind of failure. */
   override name = "WarehouseConstraintError";
   /** The constraint's name (`"ledger_pkey"`), or `null` when PostgreSQL gives none (not null). */
   readonly constraint: string | null;
   /** The table the constraint belongs to, or `null` when unknown. */
   readonly table: string | null;
 
+  /** `fields` come from PostgreSQL's error report (SQLSTATE, constraint and table names). */
   constructor(
     message: string,
     fields: { code: string; constraint: string | null; table: string | null },
@@ -419,5 +459,6 @@ export interface Warehouse {
    * `body` (the twin serializes transactions and would wait forever).
    */
   transaction<T>(body: (tx: WarehouseTransaction) => Promise<T>): Promise<T>;
+  /** Releases the connections; the warehouse must not be used afterwards. */
   close(): Promise<void>;
 }

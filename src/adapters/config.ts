@@ -66,6 +66,7 @@ export interface ConfigInputs {
 
 /** Kafka connection settings. */
 export interface KafkaConfig {
+  /** Broker addresses as `host:port`, from the comma-separated `KAFKA_BROKERS`. */
   brokers: string[];
 }
 
@@ -77,10 +78,15 @@ export interface RedisConfig {
 
 /** S3 connection settings. */
 export interface S3Config {
+  /** `S3_ENDPOINT`: the server's URL; requests use path-style addressing. */
   endpoint: string;
+  /** `S3_BUCKET`: where outputs and checkpoints go. */
   bucket: string;
+  /** `S3_REGION`: any string a local server accepts. */
   region: string;
+  /** `AWS_ACCESS_KEY_ID`; secret: never logged. */
   accessKeyId: string;
+  /** `AWS_SECRET_ACCESS_KEY`; secret: never logged. */
   secretAccessKey: string;
 }
 
@@ -92,9 +98,13 @@ export interface PostgresConfig {
 
 /** Loaded configuration; each service's settings are checked for presence on access. */
 export interface Config {
+  /** Kafka's settings; throws {@linkcode ConfigError} when `KAFKA_BROKERS` is not set. */
   kafka(): KafkaConfig;
+  /** Redis's settings; throws {@linkcode ConfigError} when `REDIS_URL` is not set. */
   redis(): RedisConfig;
+  /** S3's settings; throws {@linkcode ConfigError} naming the first of them not set. */
   s3(): S3Config;
+  /** PostgreSQL's settings; throws {@linkcode ConfigError} when `DATABASE_URL` is not set. */
   postgres(): PostgresConfig;
   /** Every setting as `"<shown value> (<source>)"`, secrets masked; for logs. */
   describe(): Record<ConfigVariable, string>;
@@ -105,6 +115,7 @@ export class ConfigError extends Error {
   /** The setting at fault. */
   readonly variable: string;
 
+  /** `variable` names the setting (or the config file) at fault; `message` must hold no secret. */
   constructor(variable: string, message: string) {
     super(message);
     this.name = "ConfigError";

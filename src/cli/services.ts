@@ -20,9 +20,13 @@ import type { Clock, KeyValue, Log, ObjectStore } from "../ports.ts";
 
 /** The connected production services. */
 export interface Services {
+  /** Kafka (kafkajs), at `KAFKA_BROKERS`. */
   log: Log;
+  /** Redis (ioredis), at `REDIS_URL`; keys carry `key_prefix`. */
   kv: KeyValue;
+  /** S3 (the AWS SDK), the bucket `S3_BUCKET` at `S3_ENDPOINT`: checkpoints and files. */
   objects: ObjectStore;
+  /** The wall clock. */
   clock: Clock;
   /** Whether a failed write may be retried (every failure but refusals). */
   is_transient: (error: unknown) => boolean;

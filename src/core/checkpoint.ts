@@ -29,9 +29,13 @@ import { FencedError, type ObjectStore } from "../ports.ts";
 
 /** What a partition's checkpoint holds. */
 export interface PartitionCheckpoint {
+  /** Format version: a restore refuses any other, rather than misread it. */
   version: 2;
+  /** The job's name. */
   job: string;
+  /** The input (or stage) topic the partition belongs to. */
   topic: string;
+  /** The partition of `topic`. */
   partition: number;
   /** Next input offset to read. */
   position: number;
@@ -53,8 +57,11 @@ export interface PartitionCheckpoint {
 
 /** Identifies a partition of a job's input (or stage) topic. */
 export interface CheckpointId {
+  /** The job's name. */
   job: string;
+  /** The input (or stage) topic. */
   topic: string;
+  /** The partition of `topic`. */
   partition: number;
 }
 
@@ -73,6 +80,10 @@ export interface PartitionClaim {
 
 /** Where a partition's checkpoints are committed; see the module doc. */
 export interface CheckpointLog {
+  /**
+   * Takes the partition: fences every older claim (their commits then fail
+   * with `FencedError`) and answers the newest committed checkpoint.
+   */
   claim(id: CheckpointId): Promise<PartitionClaim>;
 }
 
@@ -111,6 +122,10 @@ export class CheckpointStore implements CheckpointLog {
   readonly #retain: number;
   readonly #claim_attempts: number;
 
+  /**
+   * Keeps checkpoints in `store` under `options.prefix`. Throws a
+   * `RangeError` when `retain` is not an integer of at least 2.
+   */
   constructor(store: ObjectStore, options: CheckpointStoreOptions = {}) {
     const retain = options.retain ?? 3;
     if (!Number.isInteger(retain) || retain < 2) {
@@ -129,6 +144,11 @@ export class CheckpointStore implements CheckpointLog {
     return `${this.#prefix}/${id.job}/${id.topic}/${id.partition}`;
   }
 
+  /**
+   * Takes the partition by creating the next manifest with the epoch bumped,
+   * and answers the newest checkpoint. Retries a claim that raced with
+   * another up to `claim_attempts` times, then rejects with `FencedError`.
+   */
   async claim(id: CheckpointId): Promise<PartitionClaim> {
     const dir = this.dir(id);
     for (let attempt = 0; attempt < this.#claim_attempts; attempt++) {

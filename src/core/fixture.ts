@@ -17,6 +17,7 @@ export interface FixtureMessage {
   partition?: number;
   /** Recorded key; undefined for raw payloads. */
   key?: string | null;
+  /** The message payload: the recorded `value`, or the whole line of a raw payload. */
   value: string;
   /** Recorded append time, epoch ms; undefined for raw payloads. */
   timestamp?: number;

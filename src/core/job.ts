@@ -18,10 +18,15 @@ import type { Sink } from "../sinks/sink.ts";
 
 /** Where a record went. Every input record lands in exactly one class. */
 export interface Counts {
+  /** Input records handled. */
   in: number;
+  /** Records a stateful step (window, process) or a sink took. */
   out: number;
+  /** Records that reached no stateful step or sink (a `filter` dropped them, a `flatMap` gave nothing). */
   filtered: number;
+  /** Records sent to the dead-letter topic (unreadable, bad, or a step failed on them). */
   dead_lettered: number;
+  /** Records too late for every window they belong to, sent to the late topic. */
   late: number;
 }
 
@@ -78,6 +83,7 @@ export interface ProcessContext {
    * replays repeat (the dataflow API does).
    */
   now_ms: number;
+  /** The batch's outputs: write into `out.to(sink)`; the runner hands them to the sinks. */
   out: Outputs;
 }
 

@@ -96,11 +96,15 @@ export type RunnerEvent =
 
 /** What the runner knows of a partition it owns (for metrics and the API). */
 export interface PartitionStatus {
+  /** The stage's input topic. */
   topic: string;
+  /** The partition of `topic`. */
   partition: number;
   /** Next input offset to handle. */
   position: number;
+  /** This instance's claim epoch: a larger one elsewhere means this owner is fenced. */
   epoch: number;
+  /** Where the partition's records went, over its whole history (counts are checkpointed with the state). */
   counts: Counts;
   /** The processor's watermark, when it tells; null before any event. */
   watermark_ms: number | null;
@@ -108,12 +112,15 @@ export interface PartitionStatus {
   last_checkpoint_ms: number;
   /** How long the last checkpoint took, null before the first. */
   last_checkpoint_duration_ms: number | null;
+  /** Checkpoints this instance committed since it took the partition. */
   checkpoints: number;
 }
 
 /** Options of {@linkcode Runner}. */
 export interface RunnerOptions {
+  /** The job to run: its stages, processors and sinks. */
   job: Job;
+  /** The log (Kafka) the stages read, and the Kafka sinks write. */
   log: Log;
   /** For key-value sinks. */
   kv?: KeyValue;
@@ -126,10 +133,14 @@ export interface RunnerOptions {
    * the log (such a sink keeps its state objects here too).
    */
   checkpoints: CheckpointStore;
+  /** Processing time: checkpoint intervals, idle advance, retry back-off. */
   clock: Clock;
   /** Consumer group. Default: `freshet-<job name>`. */
   group_id?: string;
-  /** Processing time between checkpoints of a partition. Default: 10 000. */
+  /**
+   * Processing time between checkpoints of a partition. Default: the job's
+   * `checkpoint_interval_ms`, else 10 000.
+   */
   checkpoint_interval_ms?: number;
   /** Largest batch a poll hands out. Default: the log's. */
   max_batch_records?: number;
@@ -193,6 +204,11 @@ export class Runner {
   /** The error that left processor state ahead of the sinks, if any. */
   #failed: unknown = undefined;
 
+  /**
+   * Checks the options and does nothing else: {@linkcode Runner.start}
+   * joins the consumer group. Throws a `RangeError` for a negative
+   * checkpoint interval or stages that do not read distinct topics.
+   */
   constructor(options: RunnerOptions) {
     const interval = options.checkpoint_interval_ms ??
       options.job.checkpoint_interval_ms ?? 10_000;

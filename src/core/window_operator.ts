@@ -46,6 +46,7 @@ import { DeltaWindows } from "./window_deltas.ts";
 
 /** An incremental aggregation, like Flink's `AggregateFunction`. */
 export interface Aggregate<IN, ACC, OUT> {
+  /** A fresh accumulator for an empty window (or pane). */
   create(): ACC;
   /** May mutate and return `acc`. */
   add(acc: ACC, value: IN): ACC;
@@ -71,8 +72,11 @@ export interface Aggregate<IN, ACC, OUT> {
 
 /** A fired window. */
 export interface WindowResult<OUT> {
+  /** The key the window belongs to. */
   key: string;
+  /** The window's interval of event time. */
   window: TimeWindow;
+  /** The aggregate's result for the window. */
   value: OUT;
   /**
    * True when this result replaces one already emitted: a late record within

@@ -11,7 +11,9 @@ import { assertDuration } from "./time.ts";
 
 /** A half-open interval of event time `[start, end)`, in epoch ms. */
 export interface TimeWindow {
+  /** First instant inside the window, epoch ms (`-Infinity` for the global window). */
   start: number;
+  /** First instant after the window, epoch ms (`Infinity` for the global window). */
   end: number;
 }
 
@@ -34,6 +36,7 @@ export function isWindowLate(
 
 /** Assigns a timestamp to the windows it belongs to. */
 export interface WindowAssigner {
+  /** Which assigner made it; the window operator picks its engine by it. */
   readonly kind: "tumbling" | "sliding" | "session" | "global";
   /** Whether windows of this assigner merge (session windows). */
   readonly merging: boolean;
@@ -45,7 +48,9 @@ export interface WindowAssigner {
    * allocating. Absent on merging assigners.
    */
   readonly size_ms?: number;
+  /** How far apart consecutive windows start: `size_ms` for tumbling windows. */
   readonly slide_ms?: number;
+  /** Shift of the alignment to the epoch, in ms. */
   readonly offset_ms?: number;
   /** For session assigners: the inactivity gap. */
   readonly gap_ms?: number;

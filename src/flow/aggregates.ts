@@ -93,7 +93,9 @@ export function reduce<T, ACC>(options: {
 
 /** A member and its count. */
 export interface Ranked {
+  /** The member (a video id, a user id, ...). */
   member: string;
+  /** Its count, or its estimate for {@linkcode heavyHitters}. */
   count: number;
 }
 

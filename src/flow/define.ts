@@ -21,9 +21,13 @@ export type JobOptions = Record<string, OptionValue>;
 
 /** Where a job's outputs can be read back (for summaries). */
 export interface JobOutputs {
+  /** The key-value store (Redis) the job wrote to. */
   kv: KeyValue;
+  /** The log (Kafka): output topics, dead letters, late records. */
   log: Log;
+  /** The object store (S3): files and checkpoints. */
   objects: ObjectStore;
+  /** The warehouse (PostgreSQL), when the run has one. */
   warehouse?: Warehouse;
 }
 
@@ -40,6 +44,7 @@ export interface JobOverrides {
 
 /** A runnable job: what the registry, `--job-file` and the CLIs work with. */
 export interface JobSpec {
+  /** Stable name: `--job` selects it; it keys checkpoints, fences and consumer groups. */
   readonly name: string;
   /** One line for help texts. */
   readonly description: string;

@@ -17,19 +17,25 @@ import type { Aggregate } from "../core/window_operator.ts";
 
 /** A window's statistics. */
 export interface WindowStats {
+  /** Values in the window. */
   count: number;
   /** The double nearest to the exact sum. */
   sum: number;
-  /** `null` when the window is empty. */
+  /** Smallest value; `null` when the window is empty. */
   min: number | null;
+  /** Largest value; `null` when the window is empty. */
   max: number | null;
 }
 
 /** The accumulator: the sum as partials, smallest magnitude first. */
 export interface ExactStatsAcc {
+  /** Values added so far. */
   count: number;
+  /** Non-overlapping partial sums whose exact total is the sum (Shewchuk). */
   partials: number[];
+  /** Smallest value, or `null` before the first. */
   min: number | null;
+  /** Largest value, or `null` before the first. */
   max: number | null;
 }
 

@@ -26,6 +26,11 @@ export class SpaceSaving {
   #heap: Counter[] = [];
   #index = new Map<string, number>();
 
+  /**
+   * A sketch of at most `capacity` counters (memory grows with it, not with
+   * the number of distinct members). Throws a `RangeError` unless `capacity`
+   * is a positive integer.
+   */
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) {
       throw new RangeError(
@@ -72,10 +77,15 @@ export class SpaceSaving {
     return { count, error };
   }
 
+  /** The counters as JSON-compatible `[member, count, error]` rows, in heap order. */
   snapshot(): Array<[string, number, number]> {
     return this.#heap.map((c) => [c.member, c.count, c.error]);
   }
 
+  /**
+   * Replaces the counters with those of a {@linkcode SpaceSaving.snapshot}
+   * of a sketch of the same capacity (rows are trusted, not checked).
+   */
   restore(snapshot: unknown): void {
     const rows = snapshot as Array<[string, number, number]>;
     this.#heap = rows.map(([member, count, error]) => ({

@@ -67,8 +67,11 @@ export interface WindowOptions<T, ACC, OUT> {
 
 /** The value a process function keeps per key. */
 export interface ValueState<S> {
+  /** The current key's value, or `undefined` when never set, cleared or expired. */
   get(): S | undefined;
+  /** Replaces the current key's value; the write (re)starts its `ttl_ms`. */
   set(value: S): void;
+  /** Removes the current key's value (it is no longer in snapshots). */
   clear(): void;
 }
 
@@ -78,12 +81,15 @@ export interface KeyedTimers {
   registerEventTime(time: number): void;
   /** Calls `onTimer` once processing time reaches `time` (see {@linkcode ProcessContext.now_ms}). */
   registerProcessingTime(time: number): void;
+  /** Cancels the current key's event-time timer at `time`; nothing happens when there is none. */
   deleteEventTime(time: number): void;
+  /** Cancels the current key's processing-time timer at `time`; nothing happens when there is none. */
   deleteProcessingTime(time: number): void;
 }
 
 /** What a process function sees for one element or timer. */
 export interface ProcessContext<S, OUT> {
+  /** The key of the element or timer (the `keyBy` key). */
   readonly key: string;
   /** The element's event time, or the timer's time. */
   readonly timestamp: number;
@@ -96,6 +102,10 @@ export interface ProcessContext<S, OUT> {
   readonly now_ms: number;
   /** This key's state. */
   readonly state: ValueState<S>;
+  /**
+   * This key's timers. Registering the same time twice keeps one timer;
+   * timers are part of the step's snapshot, so they survive restarts.
+   */
   readonly timers: KeyedTimers;
   /** Emits an output downstream, at `timestamp` (default: the context's). */
   emit(value: OUT, timestamp?: number): void;
@@ -103,6 +113,7 @@ export interface ProcessContext<S, OUT> {
 
 /** A timer firing. */
 export interface TimerContext<S, OUT> extends ProcessContext<S, OUT> {
+  /** Which clock fired it: the watermark (`"event"`) or processing time (`"processing"`). */
   readonly domain: "event" | "processing";
 }
 
@@ -112,7 +123,16 @@ export interface ProcessFunction<IN, S, OUT> {
   name?: string;
   /** TTL and JSON encoding of the per-key state. Default: none, the value itself. */
   state?: KeyedStateOptions<S>;
+  /**
+   * Called for each element, in order per key. An exception dead-letters
+   * the element's source record with the step's name and the message.
+   */
   processElement(value: IN, ctx: ProcessContext<S, OUT>): void;
+  /**
+   * Called when a timer of `ctx.key` fires, at `timestamp`. An exception is
+   * reported on the dead-letter topic (key `output:<step>:<n>`), and the job
+   * goes on. Default: timers fire and nothing happens.
+   */
   onTimer?(timestamp: number, ctx: TimerContext<S, OUT>): void;
 }
 

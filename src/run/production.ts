@@ -50,17 +50,26 @@ export type JobEvent =
 
 /** Options of {@linkcode runJobs}. */
 export interface RunJobsOptions {
+  /** The jobs to run, side by side, each with its own runner and consumer group. */
   jobs: readonly Job[];
+  /** The log (Kafka) the jobs read and write. */
   log: Log;
+  /** The key-value store (Redis), for jobs with Redis sinks. */
   kv?: KeyValue;
+  /** The object store (S3): checkpoints, and files of S3 sinks. */
   objects: ObjectStore;
+  /** The warehouse (PostgreSQL), for jobs and companions that load rows. */
   warehouse?: Warehouse;
+  /** Processing time: checkpoints, restarts' waits, idle advance. */
   clock: Clock;
   /** Key prefix of checkpoints in `objects`. Default: `checkpoints`. */
   checkpoint_prefix?: string;
   /** Consumer group. Default: `freshet-<job>`. */
   group_id?: string;
-  /** Processing time between checkpoints of a partition. Default: 10 000. */
+  /**
+   * Processing time between checkpoints of a partition. Default: each job's
+   * `checkpoint_interval_ms`, else 10 000.
+   */
   checkpoint_interval_ms?: number;
   /** In-process restarts after a failure before the job fails. Default: 3. */
   restart_attempts?: number;
@@ -96,6 +105,7 @@ export interface RunJobsOptions {
 
 /** A job failed more often than its restart strategy allows. */
 export class JobFailedError extends Error {
+  /** `"JobFailedError"`, so logs name the kind of failure. */
   override name = "JobFailedError";
 }
 

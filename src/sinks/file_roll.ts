@@ -47,7 +47,9 @@ const HOUR_MS = 3_600_000;
 
 /** One record to write, with the event time that places it. */
 export interface FileEntry<R> {
+  /** Event time that places it in a slot (epoch ms): a window's start. */
   time_ms: number;
+  /** The record, as the sink's format writes it. */
   record: R;
   /** Bytes it adds to its file ({@linkcode FileFormat.size}). */
   bytes: number;
@@ -60,12 +62,17 @@ export type BucketOf<R> = (record: R) => string;
 
 /** A sink buffer: the records of one batch, and the batch's seal. */
 export class FileBatch<R> {
+  /** The records added by this batch, in the order added. */
   readonly entries: FileEntry<R>[] = [];
   /** The highest event time sealed by the batch; -Infinity when none. */
   sealed_ms: number = Number.NEGATIVE_INFINITY;
   readonly #format: FileFormat<R>;
   readonly #bucket: BucketOf<R> | undefined;
 
+  /**
+   * An empty batch writing records in `format` (it measures each record as
+   * it is added); `bucket`, when given, picks each record's directory.
+   */
   constructor(format: FileFormat<R>, bucket?: BucketOf<R>) {
     this.#format = format;
     this.#bucket = bucket;
@@ -142,12 +149,19 @@ export interface OpenFile<R> {
 
 /** The JSON-compatible description of an open file (its records are in its parts). */
 export interface OpenFileState {
+  /** Start of the file's slot, epoch ms. */
   slot_ms: number;
+  /** The file's directory under the prefix; absent: the slot's. */
   bucket?: string;
+  /** Number of the file's first record in the partition's sequence. */
   first: number;
+  /** Number of its last record so far. */
   last: number;
+  /** Records in the file so far (a restore checks its parts hold exactly these). */
   records: number;
+  /** The file's size so far, in the format's bytes. */
   bytes: number;
+  /** Keys of the staged parts holding its records, oldest first. */
   parts: string[];
 }
 

@@ -50,6 +50,7 @@ import type {
 
 /** Messages of one batch, by topic. */
 export class TopicMessages {
+  /** Messages by topic, each topic's in the order sent (Kafka keeps that order per partition). */
   readonly byTopic: Map<string, LogMessage[]> = new Map();
   /** Messages for every partition of their topic, written after the others. */
   readonly broadcasts: Array<{ topic: string; key: string; value: string }> =
@@ -74,6 +75,7 @@ export class TopicMessages {
     );
   }
 
+  /** Whether nothing was sent or broadcast (the sink then skips the batch). */
   isEmpty(): boolean {
     return this.byTopic.size === 0 && this.broadcasts.length === 0;
   }

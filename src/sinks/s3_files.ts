@@ -160,6 +160,7 @@ export interface PublishEntry {
 
 /** What the sink stores in a checkpoint (its `prepare` answer). */
 export interface FilesHandle {
+  /** Format version: a restore refuses any other, rather than misread it. */
   version: 1;
   /** Records the partition gave the sink up to the checkpoint: the next record's number. */
   records: number;

@@ -54,19 +54,25 @@ export type SinkProtocol = "per-batch" | "at-checkpoint" | "at-least-once";
 
 /** The services a runner offers to its sinks. */
 export interface SinkPorts {
+  /** The log (Kafka) the job reads; Kafka and side-topic sinks write to it. */
   log: Log;
+  /** The key-value store (Redis) of Redis sinks; absent when the run has none. */
   kv?: KeyValue;
   /** Where output objects go (S3 file sinks). */
   objects?: ObjectStore;
+  /** The warehouse (PostgreSQL) of sinks that load rows; absent when the run has none. */
   warehouse?: Warehouse;
+  /** Processing time (wall clock in production, virtual in the simulator). */
   clock: Clock;
 }
 
 /** What a sink learns when a task takes an input partition. */
 export interface SinkContext {
+  /** The job's name (sinks build fence keys and transactional ids from it). */
   job: string;
   /** The input topic of the task (a job's stage reads one topic). */
   topic: string;
+  /** The input partition the task took. */
   partition: number;
   /** This ownership's epoch, from the checkpoint log claim. */
   epoch: number;
@@ -76,11 +82,13 @@ export interface SinkContext {
   restored: unknown;
   /** The task's claim of the partition (the sink's own, if it provides the log). */
   claim: PartitionClaim;
+  /** The services the runner was given. */
   ports: SinkPorts;
 }
 
 /** What a sink that provides the checkpoint log is given. */
 export interface CheckpointLogContext {
+  /** The services the runner was given. */
   ports: SinkPorts;
   /** The consumer group of the runner. */
   group_id: string;
@@ -118,8 +126,11 @@ export interface SinkWriter<B> {
 
 /** What the runner needs to claim a partition of a job's stage. */
 export interface PartitionId {
+  /** The job's name. */
   job: string;
+  /** The stage's input topic. */
   topic: string;
+  /** The partition of `topic`. */
   partition: number;
 }
 
@@ -130,6 +141,7 @@ export interface PartitionId {
 export interface Sink<B> {
   /** Unique within a job: it keys the sink's handle in checkpoints. */
   readonly name: string;
+  /** How its outputs become exactly once (or at least once): how the runner drives it. */
   readonly protocol: SinkProtocol;
   /** Topics the sink writes to, created with the job's input partition count when missing. */
   readonly topics?: readonly string[];
