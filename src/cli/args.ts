@@ -1,18 +1,22 @@
 /**
- * A small command-line flag parser: `--name value`, `--name=value` and
- * boolean `--name`. Unknown flags are errors, so a typo never passes
- * silently.
+ * The command-line flags of every freshet command: `--name value`,
+ * `--name=value`, boolean `--name`, and `-h` for `--help`. Node's
+ * `util.parseArgs` (built into Deno, no dependency) splits the arguments into
+ * tokens; the checks here turn each mistake into one line a user can act on
+ * (a {@linkcode UsageError}, exit code 2). Unknown flags are errors, so a
+ * typo never passes silently.
  *
  * @module
  */
 
+import { parseArgs as tokenize } from "node:util";
 import { decodeFixture } from "../core/fixture.ts";
 
 /** What a command accepts. */
 export interface FlagSpec {
   /** Flags that take a value, with their help text. */
   values: Record<string, string>;
-  /** Flags that are on or off, with their help text. */
+  /** Flags that are on or off, with their help text (`help` also answers `-h`). */
   booleans: Record<string, string>;
 }
 
@@ -28,36 +32,65 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
-/** Parses `args` against `spec`; throws {@linkcode UsageError} on a mistake. */
+/**
+ * Parses `args` against `spec`; throws {@linkcode UsageError} on a mistake.
+ * A flag given twice keeps its last value; arguments after `--` are
+ * positional.
+ */
 export function parseArgs(args: readonly string[], spec: FlagSpec): ParsedArgs {
+  const options: Record<
+    string,
+    { type: "string" | "boolean"; short?: string }
+  > = {};
+  for (const name of Object.keys(spec.values)) {
+    options[name] = { type: "string" };
+  }
+  for (const name of Object.keys(spec.booleans)) {
+    options[name] = name === "help"
+      ? { type: "boolean", short: "h" }
+      : { type: "boolean" };
+  }
+  // Not strict: the checks below word the errors (Node's own messages are
+  // several lines long), and a value may start with one dash (`--seed -5`).
+  const { tokens } = tokenize({
+    args: [...args],
+    options,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   const parsed: ParsedArgs = {
     values: new Map(),
     booleans: new Set(),
     positional: [],
   };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (!arg.startsWith("--")) {
-      parsed.positional.push(arg);
+  for (const token of tokens) {
+    if (token.kind === "positional") {
+      parsed.positional.push(token.value);
       continue;
     }
-    const eq = arg.indexOf("=");
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
-    if (name in spec.booleans) {
-      if (eq !== -1) {
-        throw new UsageError(`flag --${name} takes no value: got '${arg}'`);
+    if (token.kind !== "option") continue;
+    const { name, rawName } = token;
+    if (Object.hasOwn(spec.booleans, name)) {
+      if (token.value !== undefined) {
+        throw new UsageError(
+          `flag ${rawName} takes no value: got '${rawName}=${token.value}'`,
+        );
       }
       parsed.booleans.add(name);
-    } else if (name in spec.values) {
-      const value = eq === -1 ? args[++i] : arg.slice(eq + 1);
-      if (value === undefined || (eq === -1 && value.startsWith("--"))) {
-        throw new UsageError(`flag --${name} needs a value`);
+    } else if (Object.hasOwn(spec.values, name)) {
+      const value = token.value;
+      // `--job --seed 3` is a forgotten value, not a job named '--seed'.
+      if (
+        value === undefined || (!token.inlineValue && value.startsWith("--"))
+      ) {
+        throw new UsageError(`flag ${rawName} needs a value`);
       }
       parsed.values.set(name, value);
     } else {
       const known = [...Object.keys(spec.values), ...Object.keys(spec.booleans)]
         .map((f) => `--${f}`).join(", ");
-      throw new UsageError(`unknown flag '--${name}' (known: ${known})`);
+      throw new UsageError(`unknown flag '${rawName}' (known: ${known})`);
     }
   }
   return parsed;
@@ -94,7 +127,9 @@ export function flagHelp(spec: FlagSpec): string {
     ...Object.entries(spec.values).map((
       [name, help],
     ) => [`--${name} VALUE`, help]),
-    ...Object.entries(spec.booleans).map(([name, help]) => [`--${name}`, help]),
+    ...Object.entries(spec.booleans).map((
+      [name, help],
+    ) => [name === "help" ? "-h, --help" : `--${name}`, help]),
   ];
   const width = Math.max(...rows.map(([flag]) => flag!.length));
   return rows.map(([flag, help]) => `  ${flag!.padEnd(width)}  ${help}`).join(

@@ -148,7 +148,9 @@ function positiveInt(
 /** Runs `freshet frames ...`; answers the exit code. */
 export async function framesCommand(args: readonly string[]): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub === undefined || sub === "--help" || sub === "help") {
+  if (
+    sub === undefined || sub === "--help" || sub === "-h" || sub === "help"
+  ) {
     console.log(FRAMES_HELP);
     return 0;
   }
