@@ -8,9 +8,10 @@
  *   in place in the decoder's memory.
  * - `Image.decode` loads the Wasm file through Node's `fs` and reads an
  *   environment variable, so it needs `--allow-read` and `--allow-env` and
- *   does not survive `deno bundle`; the bytes import below needs no
- *   permission and is inlined by the bundler (it needs `"unstable":
- *   ["raw-imports"]` in deno.json).
+ *   does not survive `deno bundle`; here the Wasm bytes are embedded as
+ *   base64 (`jpeg_wasm.ts`, written by `scripts/gen_jpeg_wasm.ts`), which
+ *   needs no permission, is inlined by the bundler and, unlike a bytes
+ *   import, is accepted by `deno publish`.
  * - A panic inside the decoder traps the Wasm instance without unwinding its
  *   shadow stack, so every trap leaks stack; a few hundred traps leave the
  *   instance unusable. The module is therefore compiled once from its bytes
@@ -19,7 +20,7 @@
  * @module
  */
 
-import jpegWasm from "imagescript/wasm/any/jpeg.wasm" with { type: "bytes" };
+import { JPEG_WASM_BASE64 } from "./jpeg_wasm.ts";
 
 /** Pixel layouts the decoder produces. */
 export type PixelFormat = "gray" | "rgb";
@@ -61,7 +62,7 @@ const FORMAT_CMYK32 = 2;
 let compiled: WebAssembly.Module | undefined;
 
 function jpegModule(): WebAssembly.Module {
-  compiled ??= new WebAssembly.Module(jpegWasm);
+  compiled ??= new WebAssembly.Module(Uint8Array.fromBase64(JPEG_WASM_BASE64));
   return compiled;
 }
 
