@@ -11,12 +11,53 @@
  * @module
  */
 
-const bundleOnly = Deno.args.includes("--bundle");
-const unknown = Deno.args.filter((a) => a !== "--bundle");
-if (unknown.length > 0) {
-  console.error(`compile: unknown argument '${unknown[0]}' (known: --bundle)`);
+import {
+  flagHelp,
+  type FlagSpec,
+  parseArgs,
+  type ParsedArgs,
+  UsageError,
+} from "../src/cli/args.ts";
+
+const SPEC: FlagSpec = {
+  values: {},
+  booleans: {
+    bundle:
+      "build dist/freshet.js, a single-file bundle (deno run -A dist/freshet.js), instead of a binary: needs no download",
+    help: "print this help",
+  },
+};
+
+const HELP = `deno task compile: build the freshet command
+
+Usage: deno task compile [--bundle]
+
+Builds dist/freshet, a self-contained binary, from main.ts with
+'deno compile'. Its first use downloads Deno's runtime base (denort) from
+Deno's download host: where that host is unreachable, it says so and exits 1.
+With --bundle, builds dist/freshet.js instead, which needs no download.
+
+Flags:
+${flagHelp(SPEC)}`;
+
+let parsed: ParsedArgs;
+try {
+  parsed = parseArgs(Deno.args, SPEC);
+  if (parsed.positional.length > 0) {
+    throw new UsageError(
+      `compile takes no positional arguments: got '${parsed.positional[0]}'`,
+    );
+  }
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  console.error(`compile: ${error.message}`);
   Deno.exit(2);
 }
+if (parsed.booleans.has("help")) {
+  console.log(HELP);
+  Deno.exit(0);
+}
+const bundleOnly = parsed.booleans.has("bundle");
 await Deno.mkdir("dist", { recursive: true });
 
 async function deno(args: string[]): Promise<{ code: number; stderr: string }> {

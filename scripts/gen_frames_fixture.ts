@@ -6,7 +6,7 @@
  * imagescript's native one, so it needs `--allow-ffi`).
  *
  * ```sh
- * deno run -A scripts/gen_frames_fixture.ts [--seed N] [--seconds N] [--out FILE]
+ * deno run -A scripts/gen_frames_fixture.ts [--seed N] [--seconds N] [--out FILE] [--help]
  * ```
  *
  * Every line is checked against the job's own parser and analysis before it
@@ -30,6 +30,12 @@ import {
   SyntheticScene,
 } from "../src/sources/frames/synthetic.ts";
 import { createRandom, partitionOf } from "./gen_views_fixture.ts";
+import {
+  flagHelp,
+  type FlagSpec,
+  parseArgs,
+  UsageError,
+} from "../src/cli/args.ts";
 
 /** One camera of the fixture. */
 export interface SourcePlan {
@@ -553,33 +559,43 @@ export function gzipLines(lines: readonly string[]): Uint8Array {
   return gzipSync(text, { level: GZIP_LEVEL, mtime: 0 });
 }
 
+const FLAGS: FlagSpec = {
+  values: {
+    seed: `seed of every random choice (default ${DEFAULT_SEED})`,
+    seconds: "seconds of frames from every camera (default 180)",
+    out: "fixture file, gzipped (default fixtures/frames/frames.jsonl.gz)",
+  },
+  booleans: { help: "print this help and exit" },
+};
+
+const HELP =
+  `Generates the recorded input of the frames job (see fixtures/frames/README.md).
+
+Usage: deno run -A scripts/gen_frames_fixture.ts [flags]
+
+Flags:
+${flagHelp(FLAGS)}`;
+
+/** The generator's flags, or null for --help. */
 function parseFlags(args: string[]): {
   seed: number;
   seconds: number;
   out: string;
-} {
-  const values: Record<string, string> = {};
-  for (let i = 0; i < args.length; i++) {
-    const match = /^--(seed|seconds|out)(?:=(.*))?$/.exec(args[i]!);
-    if (match === null) {
-      throw new Error(
-        `unknown argument '${
-          args[i]
-        }' (known: --seed N, --seconds N, --out FILE)`,
-      );
-    }
-    const value = match[2] ?? args[++i];
-    if (value === undefined) throw new Error(`--${match[1]} needs a value`);
-    values[match[1]!] = value;
+} | null {
+  const parsed = parseArgs(args, FLAGS);
+  if (parsed.booleans.has("help")) return null;
+  if (parsed.positional.length > 0) {
+    throw new UsageError(
+      `unknown argument '${parsed.positional[0]}' (every argument is a --flag)`,
+    );
   }
   const integer = (name: string, fallback: number) => {
-    if (values[name] === undefined) return fallback;
-    const n = Number(values[name]);
+    const text = parsed.values.get(name);
+    if (text === undefined) return fallback;
+    const n = Number(text);
     if (!Number.isSafeInteger(n) || n < 1) {
-      throw new Error(
-        `--${name} must be a positive integer: current value is '${
-          values[name]
-        }'`,
+      throw new UsageError(
+        `--${name} must be a positive integer: current value is '${text}'`,
       );
     }
     return n;
@@ -587,7 +603,7 @@ function parseFlags(args: string[]): {
   return {
     seed: integer("seed", DEFAULT_SEED),
     seconds: integer("seconds", 180),
-    out: values.out ?? "fixtures/frames/frames.jsonl.gz",
+    out: parsed.values.get("out") ?? "fixtures/frames/frames.jsonl.gz",
   };
 }
 
@@ -596,8 +612,13 @@ if (import.meta.main) {
   try {
     flags = parseFlags(Deno.args);
   } catch (error) {
-    console.error(`gen_frames_fixture: ${(error as Error).message}`);
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`gen_frames_fixture: ${error.message}`);
     Deno.exit(2);
+  }
+  if (flags === null) {
+    console.log(HELP);
+    Deno.exit(0);
   }
   const { lines, stats } = await generateFrames({
     seed: flags.seed,

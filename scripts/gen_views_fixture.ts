@@ -6,13 +6,20 @@
  *
  * ```sh
  * deno run --allow-write scripts/gen_views_fixture.ts [--seed N] [--messages N] [--out FILE]
- *   [--raw-out FILE] [--raw-messages N]
+ *   [--raw-out FILE] [--raw-messages N] [--help]
  * ```
  *
  * See `fixtures/views/README.md` for the formats and the distributions.
  *
  * @module
  */
+
+import {
+  flagHelp,
+  type FlagSpec,
+  parseArgs,
+  UsageError,
+} from "../src/cli/args.ts";
 
 /** Topic the `views` job consumes. */
 export const VIEWS_TOPIC = "video-views";
@@ -649,52 +656,54 @@ function requirePositiveInteger(name: string, value: number): void {
   }
 }
 
+const FLAGS: FlagSpec = {
+  values: {
+    seed: `seed of every random choice (default ${DEFAULT_SEED})`,
+    messages: `recorded records to write (default ${DEFAULT_MESSAGES})`,
+    out: "fixture file (default fixtures/views/views.jsonl)",
+    "raw-out": "file of raw payloads (default sample-raw.jsonl beside --out)",
+    "raw-messages": "raw payload lines to write; 0 for none (default 2000)",
+  },
+  booleans: { help: "print this help and exit" },
+};
+
+const HELP =
+  `Generates the recorded input of the views job and a sample of raw payloads (see fixtures/views/README.md).
+
+Usage: deno run --allow-write scripts/gen_views_fixture.ts [flags]
+
+Flags:
+${flagHelp(FLAGS)}`;
+
+/** The generator's flags, or null for --help. */
 function parseFlags(args: string[]): {
   seed: number;
   messages: number;
   out: string;
   raw_out: string;
   raw_messages: number;
-} {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (!arg.startsWith("--")) {
-      throw new Error(
-        `Cannot parse arguments as each must be a '--flag value' pair: current value is '${arg}'`,
-      );
-    }
-    const [name, inline] = arg.slice(2).split("=", 2) as [string, string?];
-    const value = inline ?? args[++i];
-    if (value === undefined) {
-      throw new Error(
-        `Cannot parse arguments as '--${name}' needs a value: current value is missing`,
-      );
-    }
-    flags.set(name, value);
-  }
-  const known = ["seed", "messages", "out", "raw-out", "raw-messages"];
-  for (const name of flags.keys()) {
-    if (!known.includes(name)) {
-      throw new Error(
-        `Cannot parse arguments as flags must be one of ${
-          known.map((k) => `--${k}`).join(", ")
-        }: current value is '--${name}'`,
-      );
-    }
+} | null {
+  const parsed = parseArgs(args, FLAGS);
+  if (parsed.booleans.has("help")) return null;
+  if (parsed.positional.length > 0) {
+    throw new UsageError(
+      `Cannot parse arguments as every argument must be a --flag: current value is '${
+        parsed.positional[0]
+      }'`,
+    );
   }
   const integer = (name: string, fallback: number): number => {
-    const text = flags.get(name);
+    const text = parsed.values.get(name);
     if (text === undefined) return fallback;
     const value = Number(text);
     if (!Number.isSafeInteger(value) || value < 0) {
-      throw new Error(
+      throw new UsageError(
         `Cannot parse '--${name}' as it must be a non-negative integer: current value is '${text}'`,
       );
     }
     return value;
   };
-  const out = flags.get("out") ?? "fixtures/views/views.jsonl";
+  const out = parsed.values.get("out") ?? "fixtures/views/views.jsonl";
   const directory = out.includes("/")
     ? out.slice(0, out.lastIndexOf("/"))
     : ".";
@@ -702,7 +711,7 @@ function parseFlags(args: string[]): {
     seed: integer("seed", DEFAULT_SEED),
     messages: integer("messages", DEFAULT_MESSAGES),
     out,
-    raw_out: flags.get("raw-out") ?? `${directory}/sample-raw.jsonl`,
+    raw_out: parsed.values.get("raw-out") ?? `${directory}/sample-raw.jsonl`,
     raw_messages: integer("raw-messages", 2_000),
   };
 }
@@ -716,7 +725,18 @@ function writeLines(path: string, lines: string[]): void {
 }
 
 if (import.meta.main) {
-  const flags = parseFlags(Deno.args);
+  let flags;
+  try {
+    flags = parseFlags(Deno.args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`gen_views_fixture: ${error.message}`);
+    Deno.exit(2);
+  }
+  if (flags === null) {
+    console.log(HELP);
+    Deno.exit(0);
+  }
   const fixture = generateViews({ seed: flags.seed, messages: flags.messages });
   writeLines(flags.out, fixture.lines);
   console.log(`wrote ${flags.out}`);

@@ -387,13 +387,39 @@ cmd_status() {
   return "$failed"
 }
 
+usage() {
+  cat <<EOF
+deno task services: the real services of the integration tests, on 127.0.0.1
+
+Usage: deno task services up|down|status   (or: bash scripts/services.sh ...)
+
+  up       start what is not running: Kafka $KAFKA_HOST:$KAFKA_PORT (KRaft), S3Proxy
+           $S3_HOST:$S3_PORT (bucket '$S3_BUCKET'), Redis $REDIS_HOST:$REDIS_PORT, PostgreSQL
+           $PG_HOST:$PG_PORT; fetches Kafka's and S3Proxy's jars from Maven Central once,
+           installs java, maven and curl with apt-get when missing
+  down     stop what 'up' started (a Redis or PostgreSQL the machine runs stays)
+  status   one line per service: up or down (exit code 1 when one is down)
+
+State (jars, data, pids, logs) lives in \$FRESHET_SERVICES_DIR (default:
+.services/ at the repository root). See docs/SERVICES.md.
+
+Flags:
+  -h, --help  print this help
+EOF
+}
+
 main() {
   case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
+  -h | --help | help) usage ;;
+  "")
+    say "a command is needed: up, down or status (see --help)"
+    exit 2
+    ;;
   *)
-    echo "Usage: $0 up|down|status" >&2
+    say "unknown command '$1' (known: up, down, status, --help)"
     exit 2
     ;;
   esac
