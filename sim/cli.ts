@@ -27,7 +27,12 @@ import {
   simulate,
   type SimulationResult,
 } from "./simulator.ts";
-import { type CanonicalOutputs, canonicalOutputs, digest } from "./outputs.ts";
+import {
+  type CanonicalOutputs,
+  canonicalOutputs,
+  digest,
+  isStagingKey,
+} from "./outputs.ts";
 import { compareOutputs } from "./checker.ts";
 import { writeDump } from "./dump.ts";
 import { loadedTables, writeTables } from "./loader_sim.ts";
@@ -154,6 +159,16 @@ export async function simCommand(args: readonly string[]): Promise<number> {
     }
     const fixture = parseFixture(text).slice(skip, skip + limit);
     const job = entry.create(overrides);
+    // With faults, the fault-free run comes first: the contract compares
+    // against it, and its service calls aim the crashes (expected_calls).
+    const clean = faults.length > 0
+      ? await simulate({
+        job: entry.create(overrides),
+        fixture,
+        seed,
+        checkpoint_interval_ms,
+      })
+      : null;
     const started = performance.now();
     const result = await simulate({
       job,
@@ -162,6 +177,7 @@ export async function simCommand(args: readonly string[]): Promise<number> {
       faults,
       checkpoint_interval_ms,
       instances,
+      expected_calls: clean?.calls,
       onProgress: progress ? progressBar(entry.name) : undefined,
     });
     const elapsed_ms = performance.now() - started;
@@ -180,14 +196,8 @@ export async function simCommand(args: readonly string[]): Promise<number> {
       overrides,
       canonical,
     );
-    if (faults.length > 0) {
+    if (clean !== null) {
       // The contract: faults change nothing users can read.
-      const clean = await simulate({
-        job: entry.create(overrides),
-        fixture,
-        seed,
-        checkpoint_interval_ms,
-      });
       const differences = compareOutputs(
         await canonicalOutputs(clean, [job.topic]),
         canonical,
@@ -307,7 +317,10 @@ function outputLines(
     );
   }
   if (canonical.objects.length > 0) {
-    const bytes = result.objects.dump().reduce((n, o) => n + o.body.length, 0);
+    // Published objects only, as canonical.objects (staging is bookkeeping).
+    const bytes = result.objects.dump()
+      .filter((o) => !isStagingKey(o.key))
+      .reduce((n, o) => n + o.body.length, 0);
     lines.push(`objects: ${canonical.objects.length} (${bytes} bytes)`);
   }
   return lines;

@@ -123,6 +123,13 @@ export interface SimulationOptions {
   /** Crashes to expect in a run with the `crash` fault. Default: 3. */
   expected_crashes?: number;
   /**
+   * Service calls that may crash in this run, to aim `expected_crashes` at:
+   * the `calls` of the same run without faults. Default: an estimate of two
+   * calls per poll over the fixture's span, which a job writing only at
+   * checkpoints (files) is far below.
+   */
+  expected_calls?: number;
+  /**
    * Instances of the job in one consumer group; each step goes to one drawn
    * from the seed, and a crash replaces the instance that crashed. Default: 1.
    */
@@ -159,6 +166,8 @@ export interface SimulationResult {
   };
   /** Poll steps taken. */
   steps: number;
+  /** Service calls made where a crash may strike (see `expected_calls`). */
+  calls: number;
   /** Instances restarted after a write failed for good (not a crash). */
   restarts: number;
 }
@@ -268,7 +277,11 @@ export async function simulate(
 
   // Crashes strike service calls; about `expected_crashes` per run.
   const crashRng = rng.fork("crash");
-  const expected_calls = Math.max(1, 2 * span_ms / poll_ms);
+  const expected_calls = Math.max(
+    1,
+    options.expected_calls ?? 2 * span_ms / poll_ms,
+  );
+  let calls = 0;
   // Capped: on a short fixture the ratio reaches 1, and an instance that
   // crashes at every call never gets anywhere.
   const crash_p = rate("crash") > 0
@@ -284,6 +297,7 @@ export async function simulate(
     4 * (options.expected_crashes ?? 3) * rate("crash"),
   ) + 4;
   const crashPoint = (): FailMode | null => {
+    if (running) calls++;
     if (
       !running || crash_p === 0 || injected.crashes >= max_crashes ||
       !crashRng.chance(crash_p)
@@ -487,6 +501,7 @@ export async function simulate(
     checkpoints_taken,
     injected,
     steps,
+    calls,
     restarts,
   };
 }

@@ -158,17 +158,27 @@ function options(c: Case, subject: Subject = VIEWS): SimulationOptions {
   };
 }
 
-/** Fault-free outputs depend on the slice only: computed once per slice. */
-const faultFree = new Map<string, Promise<CanonicalOutputs>>();
+/** The run without faults of a slice: its outputs and service calls. */
+interface FaultFree {
+  outputs: CanonicalOutputs;
+  /** Aims the faulty run's crashes (`expected_calls`). */
+  calls: number;
+}
 
-function faultFreeOutputs(
+/** Fault-free runs depend on the slice only: computed once per slice. */
+const faultFree = new Map<string, Promise<FaultFree>>();
+
+function faultFreeRun(
   c: Case,
   subject: Subject = VIEWS,
-): Promise<CanonicalOutputs> {
+): Promise<FaultFree> {
   const key = `${subject.spec.name}:${c.first_line}:${c.last_line}`;
   let found = faultFree.get(key);
   if (found === undefined) {
-    found = simulate(options(c, subject)).then((r) => outputs(r, subject.job));
+    found = simulate(options(c, subject)).then(async (r) => ({
+      outputs: await outputs(r, subject.job),
+      calls: r.calls,
+    }));
     faultFree.set(key, found);
   }
   return found;
@@ -190,7 +200,7 @@ async function checkCase(
   exercised?: Exercised,
   every_fault = false,
 ): Promise<void> {
-  const expected = await faultFreeOutputs(c, subject);
+  const clean = await faultFreeRun(c, subject);
   // Swarm testing: the seed decides which kinds strike, and how often.
   const rates = every_fault
     ? Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 1]))
@@ -200,6 +210,7 @@ async function checkCase(
     faults: FAULT_KINDS.filter((kind) => rates[kind] !== undefined),
     fault_rates: rates,
     instances: instancesOf(c),
+    expected_calls: clean.calls,
   });
   if (exercised !== undefined) {
     exercised.runs++;
@@ -210,7 +221,7 @@ async function checkCase(
     if (result.checkpoints_taken > 0) exercised.checkpointed++;
   }
   const differences = compareOutputs(
-    expected,
+    clean.outputs,
     await outputs(result, subject.job),
   );
   if (differences.length > 0) {
@@ -367,7 +378,7 @@ Deno.test("the checker catches a sink that ignores fences: crashes then count vi
   for (let seed = 1; seed <= seeds; seed++) {
     const first_line = 1 + ((seed * 15_485_863) % (FIXTURE.length - 2_000));
     const c = { seed, first_line, last_line: first_line + 1_999 };
-    const expected = await faultFreeOutputs(c);
+    const expected = (await faultFreeRun(c)).outputs;
     const broken = await simulate({
       ...options(c),
       faults: ["crash"],
