@@ -47,6 +47,7 @@ import type {
   SinkContext,
   SinkWriter,
 } from "./sink.ts";
+import { keyPartition } from "./key_partition.ts";
 
 /** Messages of one batch, by topic. */
 export class TopicMessages {
@@ -232,7 +233,17 @@ class KafkaClaim implements PartitionClaim {
     return this.#guard(async () => {
       const txn = await this.#transaction();
       for (const [topic, messages] of batch.byTopic) {
-        await txn.produce(topic, messages);
+        // Keyed messages get their partition here, by Kafka's own rule,
+        // so production and the simulator's log agree (key_partition.ts).
+        const partitions = await this.#partitions(topic);
+        await txn.produce(
+          topic,
+          messages.map((m) =>
+            m.partition !== undefined || m.key === null
+              ? m
+              : { ...m, partition: keyPartition(m.key, partitions) }
+          ),
+        );
       }
       // Broadcasts (watermark markers) follow the batch's messages: a marker
       // never overtakes an element sent before it.
