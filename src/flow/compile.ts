@@ -59,7 +59,10 @@ export function compileFlow(flow: Flow, options: CompileOptions): Job {
   ): void => {
     const index = dataflowStages.length;
     const cuts: Array<{ topic: string; roots: GraphNode[] }> = [];
-    const cutRoots = roots.map((r) => cut(r, name, cuts));
+    // Internal topics are the job's (as Kafka Streams' application id); a
+    // deployment on another input topic gets its own.
+    const owner = input === source.node.topic ? name : `${name}-${input}`;
+    const cutRoots = roots.map((r) => cut(r, owner, cuts));
     const sinks = collectSinks(name, cutRoots, side);
     const repartitions = collectRepartitions(cutRoots);
     if (repartitions.length > 0) {

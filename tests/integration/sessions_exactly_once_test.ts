@@ -15,9 +15,9 @@
  * the input ends with a heartbeat per partition half an hour of event time
  * later, which closes every session of the slice (the simulator's end of
  * input closes the closing heartbeats' own sessions too: they are left out
- * of the comparison). The job's internal topic
- * `sessions-by-session-repartition` does not follow `--topic`, so the test
- * deletes it before and after; it loads into a database of its own.
+ * of the comparison). The job's internal topic follows `--topic`
+ * (`sessions-<topic>-by-session-repartition`); the test deletes it before
+ * and after, and loads into a database of its own.
  *
  * Needs `bash scripts/services.sh up` (skipped without it outside CI) and
  * `psql`.
@@ -54,7 +54,9 @@ const RATE_PER_S = 160;
 const JOB_KILLS = 8;
 const LOADER_KILLS = 6;
 const SEED = 20260314;
-const INTERNAL_TOPIC = "sessions-by-session-repartition";
+/** The job's internal topic when it reads `topic` (see src/flow/compile.ts). */
+const internalTopic = (topic: string) =>
+  `sessions-${topic}-by-session-repartition`;
 const PG = "postgres://postgres@127.0.0.1:5432";
 
 async function psql(database: string, sql: string): Promise<string[]> {
@@ -235,7 +237,7 @@ await integration(
     expected_rows.sort(byKeyOrder);
     assert.ok(expected_rows.length > 100, `${expected_rows.length} rows`);
 
-    await deleteTopics([INTERNAL_TOPIC]);
+    await deleteTopics([internalTopic(topic)]);
     await psql("postgres", `CREATE DATABASE ${database}`);
     const env = { DATABASE_URL: `${PG}/${database}` };
     const children: Child[] = [];
@@ -566,7 +568,7 @@ await integration(
         topic,
         `${topic}.dead-letter`,
         `${topic}.late`,
-        INTERNAL_TOPIC,
+        internalTopic(topic),
       ]);
       for (
         const p of [

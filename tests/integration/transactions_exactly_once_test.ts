@@ -99,7 +99,8 @@ async function transactionsWorld(
   const topics = Object.fromEntries(
     OUTPUTS.map((o) => [o, `${world.topic}.${o}`]),
   ) as Record<Output, string>;
-  const internal = `${job_name}-by-category-repartition`;
+  // Internal topics follow --topic (src/flow/compile.ts).
+  const internal = `${job_name}-${world.topic}-by-category-repartition`;
   extra_topics.push(...Object.values(topics), internal);
   const module = new URL("../../src/jobs/transactions/job.ts", import.meta.url);
   await Deno.writeTextFile(

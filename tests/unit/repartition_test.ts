@@ -63,6 +63,18 @@ Deno.test("a repartition makes two stages: the input's and the internal topic's"
   ]);
 });
 
+Deno.test("a deployment on another input topic has internal topics of its own", () => {
+  const job = colors.create({ topic: "picks-eu" });
+  assert.deepEqual(job.stages.map((s) => s.topic), [
+    "picks-eu",
+    "colors-picks-eu-by-color-repartition",
+  ]);
+  assert.deepEqual(
+    colors.create({ topic: "picks" }).stages.map((s) => s.topic),
+    ["picks", "colors-by-color-repartition"],
+  );
+});
+
 Deno.test("elements of one key from every input partition meet in one window after the repartition", async () => {
   const d = await JobDriver.open(colors, { partitions: 3, start_ms: T0 });
   await d.pipe([
