@@ -62,6 +62,14 @@ export class EntryWindows<IN, ACC, OUT> implements WindowState<IN, OUT> {
   readonly #aggregate: Aggregate<IN, ACC, OUT>;
   readonly #lateness_ms: number;
   readonly #updates: boolean;
+  /** Judged by carried watermarks (see the constructor). */
+  readonly #carried: boolean;
+  /**
+   * How much later than their max timestamp (Flink's time) windows fire: 0,
+   * or for sessions judged by carried watermarks a gap plus the lateness
+   * (see the constructor).
+   */
+  readonly #fire_delay_ms: number;
   /** Tumbling windows: their size and offset, to skip `assign`'s array. */
   readonly #tumbling: { size_ms: number; offset_ms: number } | undefined;
   // Non-merging windows per key, by start.
@@ -79,11 +87,24 @@ export class EntryWindows<IN, ACC, OUT> implements WindowState<IN, OUT> {
     aggregate: Aggregate<IN, ACC, OUT>,
     lateness_ms: number,
     emit: "close" | "updates",
+    carried = false,
   ) {
     this.#assigner = assigner;
     this.#aggregate = aggregate;
     this.#lateness_ms = lateness_ms;
     this.#updates = emit === "updates";
+    // With carried watermarks (a stage reading a repartition), the stage's
+    // watermark is the minimum over the upstream partitions, at most the
+    // watermark an element carries. An element not late by its own window
+    // [t, t + gap) carries less than t + gap - 1 + lateness, so a session it
+    // touches (ending at t or later) is still alive if sessions fire and
+    // are purged only once the watermark reaches end - 1 + gap + lateness:
+    // every session then holds, and fires once with, every element that
+    // joins it in any interleaving.
+    this.#carried = carried;
+    this.#fire_delay_ms = carried && assigner.merging
+      ? (assigner.gap_ms ?? 0) + lateness_ms
+      : 0;
     this.#tumbling = assigner.kind === "tumbling" &&
         assigner.size_ms !== undefined
       ? { size_ms: assigner.size_ms, offset_ms: assigner.offset_ms ?? 0 }
@@ -135,7 +156,7 @@ export class EntryWindows<IN, ACC, OUT> implements WindowState<IN, OUT> {
       if (firing.length > 1) firing.sort(compareEntries);
       for (const entry of firing) {
         this.#fire(entry, out);
-        const cleanup = entry.end - 1 + this.#lateness_ms;
+        const cleanup = this.#purgeAt(entry);
         if (cleanup <= watermark) this.#purge(entry);
         else this.#timers.schedule(entry, cleanup);
       }
@@ -230,7 +251,7 @@ export class EntryWindows<IN, ACC, OUT> implements WindowState<IN, OUT> {
       this.#insert(entry);
       this.#timers.schedule(
         entry,
-        entry.pending ? entry.end - 1 : entry.end - 1 + this.#lateness_ms,
+        entry.pending ? this.#fireAt(entry) : this.#purgeAt(entry),
       );
     }
   }
@@ -267,6 +288,12 @@ export class EntryWindows<IN, ACC, OUT> implements WindowState<IN, OUT> {
     out: WindowResult<OUT>[],
     judge: number,
   ): boolean {
+    // Judged by the watermark it carries, an element is late by its own
+    // window alone: whether a session it touches is still alive depends on
+    // how the upstream partitions interleave.
+    if (this.#carried && isWindowLate(window.end, this.#lateness_ms, judge)) {
+      return false;
+    }
     let list = this.#sessions.get(key);
     // The list is disjoint and ordered, so the windows intersecting (or
     // touching) the new one are a contiguous run [lo, hi].
@@ -325,17 +352,26 @@ export class EntryWindows<IN, ACC, OUT> implements WindowState<IN, OUT> {
   // wait for it. Emit "updates": the batch's flush emits it; only the
   // cleanup timer is kept.
   #settle(entry: Entry<ACC>, out: WindowResult<OUT>[]): void {
-    const max_ts = entry.end - 1;
     if (this.#updates) {
       this.#changed.add(entry);
-      this.#timers.schedule(entry, max_ts + this.#lateness_ms);
-    } else if (max_ts <= this.#watermark) {
+      this.#timers.schedule(entry, this.#purgeAt(entry));
+    } else if (this.#fireAt(entry) <= this.#watermark) {
       this.#fire(entry, out);
-      this.#timers.schedule(entry, max_ts + this.#lateness_ms);
+      this.#timers.schedule(entry, this.#purgeAt(entry));
     } else {
       entry.pending = true;
-      this.#timers.schedule(entry, max_ts);
+      this.#timers.schedule(entry, this.#fireAt(entry));
     }
+  }
+
+  /** When a window fires: its max timestamp, later by the fire delay. */
+  #fireAt(entry: Entry<ACC>): number {
+    return entry.end - 1 + this.#fire_delay_ms;
+  }
+
+  /** When a window's state goes: lateness after its max timestamp, and never before it fires. */
+  #purgeAt(entry: Entry<ACC>): number {
+    return Math.max(this.#fireAt(entry), entry.end - 1 + this.#lateness_ms);
   }
 
   #fire(entry: Entry<ACC>, out: WindowResult<OUT>[]): void {

@@ -99,6 +99,15 @@ export interface WindowOperatorOptions<IN, ACC, OUT> {
   allowed_lateness_ms?: number;
   /** When results are emitted. Default: `"close"`. */
   emit?: EmitMode;
+  /**
+   * Elements carry the watermark they are judged by, and the operator's
+   * watermark is the minimum over several upstream partitions (a stage
+   * reading a repartition). Session windows then judge an element by its
+   * own window alone and close a gap later, so that what they hold does not
+   * depend on how the upstream partitions interleave (`window_entries.ts`).
+   * Default: false.
+   */
+  carried_watermarks?: boolean;
 }
 
 /** What every strategy of the engine implements (internal). */
@@ -152,7 +161,13 @@ export class WindowOperator<IN, ACC, OUT> {
     } else if (assigner.kind === "sliding") {
       this.#state = new PaneWindows(assigner, aggregate, lateness_ms, emit);
     } else {
-      this.#state = new EntryWindows(assigner, aggregate, lateness_ms, emit);
+      this.#state = new EntryWindows(
+        assigner,
+        aggregate,
+        lateness_ms,
+        emit,
+        options.carried_watermarks ?? false,
+      );
     }
   }
 
@@ -174,7 +189,8 @@ export class WindowOperator<IN, ACC, OUT> {
    * `lateness_watermark` (at least `watermark`) judges lateness without
    * moving the operator's watermark: a stage reading a repartition judges a
    * record against the watermark it was sent with, so its fate does not
-   * depend on how the upstream partitions interleave.
+   * depend on how the upstream partitions interleave (session windows
+   * need `carried_watermarks` for that too).
    */
   add(
     key: string,
@@ -182,7 +198,7 @@ export class WindowOperator<IN, ACC, OUT> {
     value: IN,
     watermark: number,
     out: WindowResult<OUT>[],
-    lateness_watermark: number = watermark,
+    lateness_watermark?: number,
   ): boolean {
     if (!Number.isFinite(timestamp)) {
       throw new RangeError(
@@ -190,7 +206,10 @@ export class WindowOperator<IN, ACC, OUT> {
       );
     }
     if (watermark > this.#state.watermark()) this.advance(watermark, out);
-    const judge = Math.max(this.#state.watermark(), lateness_watermark);
+    const judge = Math.max(
+      this.#state.watermark(),
+      lateness_watermark ?? watermark,
+    );
     return this.#state.add(key, timestamp, value, out, judge);
   }
 

@@ -165,6 +165,7 @@ export class DataflowProcessor implements PartitionProcessor {
     const env: StepEnv = {
       watermark: () => this.#clock.current(),
       judgeWatermark: () => this.#judge,
+      carried_watermarks: this.#merged !== null,
       now: () => this.#now_ms,
       latestTime: () => {
         const max = this.#clock.maxTimestamp();

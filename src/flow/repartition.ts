@@ -15,9 +15,12 @@
  * allowed lateness 0, a record late by what it carries is exactly one whose
  * window could already have fired downstream, so which windows hold which
  * records never depends on how the upstream partitions interleave in the
- * internal topic, and replays give the same outputs. (With allowed lateness
- * above 0, whether a late record re-fires a window already fired or joins
- * it before it fires can depend on that interleaving.)
+ * internal topic, and replays give the same outputs. Session windows also
+ * judge a record by its own window alone and fire a gap (plus lateness)
+ * after their end, when no record that may join them can still come
+ * (`window_entries.ts`). (With allowed lateness above 0, whether a late
+ * record re-fires an aligned window already fired or joins it before it
+ * fires can depend on that interleaving.)
  *
  * An upstream partition that never receives a record holds the downstream
  * watermark back (as a Flink source without idleness): give the source

@@ -50,6 +50,11 @@ export interface StepEnv {
   watermark(): number;
   /** The watermark the current element is judged against (its lateness). */
   judgeWatermark(): number;
+  /**
+   * Elements carry the watermark they are judged by (the stage reads a
+   * repartition): session windows judge them more strictly.
+   */
+  readonly carried_watermarks: boolean;
   /** Processing time: the current record's append time, or the step's time. */
   now(): number;
   /** Event time given to results of windows with no finite end (global). */
@@ -130,6 +135,7 @@ export class WindowStep implements StepRuntime {
       aggregate: options.aggregate,
       allowed_lateness_ms: options.allowed_lateness_ms,
       emit: options.emit,
+      carried_watermarks: env.carried_watermarks,
     });
   }
 
@@ -146,7 +152,7 @@ export class WindowStep implements StepRuntime {
       value,
       this.#env.watermark(),
       this.#fired,
-      this.#env.judgeWatermark(),
+      this.#env.carried_watermarks ? this.#env.judgeWatermark() : undefined,
     );
     if (!accepted) {
       if (origin !== null) {

@@ -126,8 +126,10 @@ Deno.test("sessions: a heartbeat of a session already written goes to viewing-ev
 Deno.test("sessions: on a quiet stream the idle advance alone closes and publishes a session", async () => {
   const d = await driver();
   await arrive(d, [beat("quiet", T0), beat("quiet", T0 + 4_000)]);
-  // Nothing else arrives; processing time goes on.
-  await d.advanceClock(150_000);
+  // Nothing else arrives; processing time goes on: the session (ending at
+  // T0 + 64 s) closes a gap after its end, at T0 + 124 s, and its close-time
+  // minute is sealed at T0 + 180 s.
+  await d.advanceClock(190_000);
   const got = await rows(d);
   assert.deepEqual(got.map((r) => [r.session_id, r.events]), [["quiet", 2]]);
   assert.equal(got[0]!.key.startsWith("sessions/date=2026-03-14/part-"), true);
@@ -136,7 +138,7 @@ Deno.test("sessions: on a quiet stream the idle advance alone closes and publish
   // Without the idle advance, the same run publishes nothing.
   const stuck = await driver({ idle_advance_ms: "0" });
   await arrive(stuck, [beat("quiet", T0), beat("quiet", T0 + 4_000)]);
-  await stuck.advanceClock(150_000);
+  await stuck.advanceClock(190_000);
   assert.deepEqual(await rows(stuck), []);
   await stuck.close();
 });

@@ -14,13 +14,16 @@
  * `gap_ms` apart or less are one session (exactly 60 s joins, 60.001 s
  * splits); it closes when the watermark (largest event time − 5 s of
  * out-of-orderness − 1 ms, the minimum over the input partitions) passes its
- * last heartbeat + gap. Quiet streams close too: a partition that receives
- * nothing for `idle_advance_ms` moves its watermark with processing time
- * (README, "Quiet streams"), so a session ends about a gap after its viewer
- * stopped, whether or not other traffic arrives. Allowed lateness is 0: a
- * heartbeat that touches no live session and whose own window is already
- * closed goes to `viewing-events.late` (one that touches a live session
- * joins it, as Flink merges before it judges lateness).
+ * last heartbeat + 2 gaps: after a repartition, sessions wait a gap more so
+ * that every heartbeat that may join one has arrived in any interleaving of
+ * the input partitions (src/core/window_entries.ts). Quiet streams close
+ * too: a partition that receives nothing for `idle_advance_ms` moves its
+ * watermark with processing time (README, "Quiet streams"), so a session
+ * ends about two gaps after its viewer stopped, whether or not other traffic
+ * arrives. Allowed lateness is 0: a heartbeat whose own window is closed by
+ * the watermark it carries goes to `viewing-events.late`, even one touching
+ * a session still open (which Flink would merge before judging lateness:
+ * whether that session is still open depends on arrival timing).
  *
  * One row per session:
  *
@@ -188,17 +191,20 @@ export function sessionsWith(
           late_label: (ts) =>
             `session window [${formatIso(ts)}, +${o.gap_ms} ms)`,
         })
-        // A session closing at `end` fires once the watermark reaches
-        // `end - 1`, and no later session can close before the watermark
-        // (a heartbeat's window is judged late against the watermark it
-        // carries, never ahead of this stage's). So once the watermark
-        // passes a close-time slot, every row of that slot was written:
-        // an event-time timer at the slot's end seals it, also on a quiet
+        // After a repartition a session ending at `end` fires once the
+        // watermark reaches `end - 1 + gap + lateness` (its close time: by
+        // then every heartbeat that may join it has arrived, in any
+        // interleaving of the upstream partitions; see
+        // src/core/window_entries.ts), and no session can fire before the
+        // watermark reaches its close time. So once the watermark passes a
+        // close-time slot, every row of that slot was written: an
+        // event-time timer at the slot's end seals it, also on a quiet
         // stream, where only the idle advance moves the watermark.
         .process<void, ToFiles>({
           name: "seal",
           processElement(r: WindowResult<SessionAcc>, ctx) {
-            const close_ms = r.window.end - 1;
+            const close_ms = r.window.end - 1 + o.gap_ms +
+              o.allowed_lateness_ms;
             ctx.emit({ row: sessionRow(r), close_ms });
             ctx.timers.registerEventTime(
               windowStart(close_ms, 0, interval_ms) + interval_ms,
