@@ -21,6 +21,7 @@ import {
   parseJobOptions,
 } from "../src/jobs/registry.ts";
 import { selectJobs } from "../src/cli/jobs.ts";
+import { Progress } from "../src/cli/progress.ts";
 import {
   FAULT_KINDS,
   parseFaults,
@@ -63,7 +64,8 @@ const SPEC: FlagSpec = {
   },
   booleans: {
     help: "print this help",
-    quiet: "print no progress bar",
+    quiet:
+      "print no progress (on stderr: a line redrawn on a terminal, else one every 5 s)",
   },
 };
 
@@ -133,7 +135,7 @@ export async function simCommand(args: readonly string[]): Promise<number> {
     600_000,
   );
   const out = parsed.values.get("out");
-  const progress = !parsed.booleans.has("quiet") && Deno.stderr.isTerminal();
+  const quiet = parsed.booleans.has("quiet");
 
   let failed = false;
   for (const entry of entries) {
@@ -162,26 +164,36 @@ export async function simCommand(args: readonly string[]): Promise<number> {
     // With faults, the fault-free run comes first: the contract compares
     // against it, and its service calls aim the crashes (expected_calls).
     const clean = faults.length > 0
-      ? await simulate({
-        job: entry.create(overrides),
-        fixture,
-        seed,
-        checkpoint_interval_ms,
-      })
+      ? await withProgress(
+        quiet,
+        `${entry.name} (fault-free run)`,
+        (onProgress) =>
+          simulate({
+            job: entry.create(overrides),
+            fixture,
+            seed,
+            checkpoint_interval_ms,
+            onProgress,
+          }),
+      )
       : null;
     const started = performance.now();
-    const result = await simulate({
-      job,
-      fixture,
-      seed,
-      faults,
-      checkpoint_interval_ms,
-      instances,
-      expected_calls: clean?.calls,
-      onProgress: progress ? progressBar(entry.name) : undefined,
-    });
+    const result = await withProgress(
+      quiet,
+      entry.name,
+      (onProgress) =>
+        simulate({
+          job,
+          fixture,
+          seed,
+          faults,
+          checkpoint_interval_ms,
+          instances,
+          expected_calls: clean?.calls,
+          onProgress,
+        }),
+    );
     const elapsed_ms = performance.now() - started;
-    if (progress) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
     const canonical = await canonicalOutputs(result, [job.topic]);
     const sha = await digest(canonical);
     await printSummary(
@@ -326,15 +338,22 @@ function outputLines(
   return lines;
 }
 
-function progressBar(name: string): (done: number, total: number) => void {
-  const encoder = new TextEncoder();
-  return (done, total) => {
-    const width = 30;
-    const filled = total === 0 ? width : Math.round(width * done / total);
-    const bar = "#".repeat(filled) + "-".repeat(width - filled);
-    const percent = total === 0 ? 100 : Math.floor(100 * done / total);
-    Deno.stderr.writeSync(
-      encoder.encode(`\r${name} [${bar}] ${percent}% ${done}/${total}`),
-    );
-  };
+/**
+ * Runs a simulation with its progress on stderr (never on stdout, whose
+ * summary tests compare): see `src/cli/progress.ts`.
+ */
+async function withProgress<T>(
+  quiet: boolean,
+  label: string,
+  run: (
+    onProgress: ((delivered: number, total: number) => void) | undefined,
+  ) => Promise<T>,
+): Promise<T> {
+  if (quiet) return await run(undefined);
+  const progress = new Progress(label, { unit: "messages" });
+  try {
+    return await run((done, total) => progress.update({ done, total }));
+  } finally {
+    progress.finish();
+  }
 }

@@ -1,6 +1,6 @@
 /**
  * `freshet produce`: writes a fixture to a job's Kafka topic, as fast as
- * possible or paced.
+ * possible or paced, with its progress on stderr (`progress.ts`).
  *
  * @module
  */
@@ -19,6 +19,7 @@ import { parseFixture } from "../core/fixture.ts";
 import type { LogMessage } from "../ports.ts";
 import { closeLogging, logger, setupLogging } from "../logging/setup.ts";
 import { LOG_FLAGS, logOptions } from "./log_flags.ts";
+import { Progress } from "./progress.ts";
 import {
   FRAME_BOOLEAN_FLAGS,
   FRAME_VALUE_FLAGS,
@@ -105,15 +106,26 @@ export async function produceCommand(args: readonly string[]): Promise<number> {
       ? Math.max(1, Math.min(500, Math.floor(rate / 10)))
       : 500;
     const started = performance.now();
-    for (let i = 0; i < messages.length; i += batch) {
-      await log.produce(job.topic, messages.slice(i, i + batch));
-      if (rate > 0) {
-        const due_ms = ((i + batch) / rate) * 1000 -
-          (performance.now() - started);
-        if (due_ms > 0) {
-          await new Promise((resolve) => setTimeout(resolve, due_ms));
+    const progress = new Progress(`produce to '${job.topic}'`, {
+      unit: "messages",
+    });
+    try {
+      for (let i = 0; i < messages.length; i += batch) {
+        await log.produce(job.topic, messages.slice(i, i + batch));
+        progress.update({
+          done: Math.min(i + batch, messages.length),
+          total: messages.length,
+        });
+        if (rate > 0) {
+          const due_ms = ((i + batch) / rate) * 1000 -
+            (performance.now() - started);
+          if (due_ms > 0) {
+            await new Promise((resolve) => setTimeout(resolve, due_ms));
+          }
         }
       }
+    } finally {
+      progress.finish();
     }
     const seconds = (performance.now() - started) / 1000;
     logger("produce").info(

@@ -23,6 +23,7 @@ import {
   SOURCE_FLAGS,
 } from "./frame_flags.ts";
 import { closeLogging, logger, setupLogging } from "../logging/setup.ts";
+import { Progress, type ProgressUpdate } from "./progress.ts";
 import { type Frame, parseSize } from "../sources/frames/frame.ts";
 import { frameMessage } from "../sources/frames/message.ts";
 import {
@@ -262,7 +263,11 @@ export async function sendFrames(
   choice: FrameSourceChoice,
   topic: string,
   open: () => Promise<Log>,
-  options: { signal?: AbortSignal } = {},
+  options: {
+    signal?: AbortSignal;
+    /** Called after each frame sent, with the totals so far. */
+    onSent?: (sent: ProducedFrames) => void;
+  } = {},
 ): Promise<{ sent: ProducedFrames; log: Log | null }> {
   const sent: ProducedFrames = { frames: 0, first_ms: NaN, last_ms: NaN };
   let log: Log | null = null;
@@ -300,6 +305,7 @@ export async function sendFrames(
       await log.produce(topic, [{ key, value }]);
       sent.frames++;
       sent.last_ms = frame.timestamp_ms;
+      options.onSent?.(sent);
     }
   } finally {
     // Stops ffmpeg or the HTTP stream when we stop first.
@@ -330,6 +336,9 @@ export async function produceFramesCommand(
   Deno.addSignalListener("SIGINT", onSignal);
   const started = performance.now();
   let close = (): Promise<void> => Promise.resolve();
+  const progress = new Progress(`produce to '${job.topic}'`, {
+    unit: "frames",
+  });
   try {
     const choice = chooseFrameSource(parsed, { signal: stop.signal });
     const result = await sendFrames(choice, job.topic, async () => {
@@ -338,7 +347,11 @@ export async function produceFramesCommand(
       close = () => log.close();
       await log.createTopic(job.topic, job.partitions);
       return log;
-    }, { signal: stop.signal });
+    }, {
+      signal: stop.signal,
+      onSent: (sent) => progress.update(frameProgress(choice, sent)),
+    });
+    progress.finish();
     logger("produce").info(
       "produced {frames} frames from {source} to '{topic}' in {seconds} s",
       {
@@ -349,11 +362,32 @@ export async function produceFramesCommand(
       },
     );
   } finally {
+    progress.finish();
     Deno.removeSignalListener("SIGINT", onSignal);
     await close();
     await closeLogging();
   }
   return 0;
+}
+
+/**
+ * How far a frame source got: out of `--frames` when given; else, with
+ * `--duration`, the time left by the frames' timestamps; else a count.
+ */
+export function frameProgress(
+  choice: Pick<FrameSourceChoice, "max_frames" | "duration_ms">,
+  sent: ProducedFrames,
+): ProgressUpdate {
+  const update: ProgressUpdate = { done: sent.frames };
+  if (Number.isFinite(choice.max_frames)) {
+    update.total = choice.max_frames;
+  } else if (Number.isFinite(choice.duration_ms) && sent.frames > 0) {
+    update.remaining_ms = Math.max(
+      0,
+      choice.duration_ms - (sent.last_ms - sent.first_ms),
+    );
+  }
+  return update;
 }
 
 /** `url` without user information or query (cameras take credentials in either). */
