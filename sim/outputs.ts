@@ -11,7 +11,7 @@
  *   reason and payload, sorted;
  * - other output topics: message values, every one (exactly-once outputs
  *   hold no repeats), sorted;
- * - objects: key and bytes (as text), staging objects of file sinks
+ * - objects: key and bytes (UTF-8 text, or base64 behind `base64:`), staging objects of file sinks
  *   (`freshet-staging/`) left out: they are bookkeeping, not outputs.
  *
  * @module
@@ -34,7 +34,28 @@ export interface CanonicalOutputs {
   counts: Counts;
 }
 
-const decoder = new TextDecoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * An object's body as text: itself when it is UTF-8 (JSON Lines), else its
+ * bytes in base64 behind `base64:` (Parquet), so that two bodies compare
+ * equal only when their bytes do.
+ */
+function bodyText(body: Uint8Array): string {
+  try {
+    return decoder.decode(body);
+  } catch {
+    return `base64:${encodeBase64(body)}`;
+  }
+}
+
+function encodeBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
 
 /**
  * The canonical outputs of a simulation; `input` topics are left out, and
@@ -78,7 +99,7 @@ export function canonicalOutputs(
   // run's injected sink failures.
   const objects = result.objects.dump()
     .filter(({ key }) => !isStagingKey(key))
-    .map(({ key, body }) => ({ key, body: decoder.decode(body) }));
+    .map(({ key, body }) => ({ key, body: bodyText(body) }));
   return Promise.resolve({ kv, topics, objects, counts: result.counts });
 }
 
