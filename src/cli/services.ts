@@ -99,6 +99,12 @@ export async function connectServices(
     consumer: options.session_timeout_ms === undefined
       ? {}
       : { session_timeout_ms: options.session_timeout_ms },
+    // Jobs never read their own outputs back right after a commit (a new
+    // owner's claim waits for pending commits itself), and with several
+    // transactional producers writing to one topic, the others' open
+    // transactions hold its last stable offset back: waiting for it made
+    // each commit of the transactions job wait the full 2 s.
+    txn_visible_wait_ms: 0,
   });
   const redisKv = new RedisKeyValue(redis_url, {
     keyPrefix: options.key_prefix ?? "",
