@@ -101,6 +101,7 @@ Deno.test("transactions describes itself: input, stages, output topics and optio
   assert.equal(job.topic, TOPIC);
   assert.equal(job.partitions, 4);
   assert.equal(job.out_of_orderness_ms, 30_000);
+  assert.equal(job.checkpoint_interval_ms, 1_000);
   assert.deepEqual(job.stages.map((s) => s.topic), [TOPIC, INTERNAL]);
   assert.deepEqual(job.outputTopics, [DEAD, LATE, ...OUTPUTS]);
   assert.deepEqual(transactions.optionHelp(), [
@@ -141,7 +142,7 @@ Deno.test("transactionsJob() names a second deployment: its internal topic, tran
   assert.equal(job.name, "txn-eu");
   assert.deepEqual(job.stages.map((s) => s.topic), [
     "eu.transactions",
-    "txn-eu-by-category-repartition",
+    "txn-eu-eu.transactions-by-category-repartition",
   ]);
   assert.deepEqual(job.outputTopics, [
     "eu.transactions.dead-letter",

@@ -145,7 +145,8 @@ export interface TransactionsJobOptions {
   /**
    * The job's name: it keys checkpoints, transactional ids, the default
    * consumer group and the internal topic of the repartition
-   * (`<name>-by-category-repartition`). Default: `"transactions"`.
+   * (`<name>-by-category-repartition`, or `<name>-<topic>-by-category-repartition`
+   * with `--topic`). Default: `"transactions"`.
    */
   name?: string;
   /** Output topics. Default: `processed_transactions`, `high_value_transactions`, `user_aggregations`, `category_aggregations`. */
@@ -178,6 +179,10 @@ export function transactionsJob(options: TransactionsJobOptions = {}): JobSpec {
       "e-commerce transactions: validate, filter, discount, per-user and per-category windows (Kafka, exactly once)",
     fixture: "fixtures/transactions/transactions.jsonl.gz",
     options: TRANSACTIONS_OPTIONS,
+    // Outputs become visible when their transaction commits: a checkpoint
+    // a second keeps them a second behind (Kafka Streams commits exactly-
+    // once tasks every 100 ms).
+    checkpoint_interval_ms: 1_000,
     build: (flow, o) => build(flow, o, topics),
     summarize: ({ log }) => summarize(log, outputs),
   });
