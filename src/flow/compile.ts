@@ -121,6 +121,17 @@ export function compileFlow(flow: Flow, options: CompileOptions): Job {
     ].filter((t) => !stages.some((s) => s.topic === t)),
     out_of_orderness_ms: source.node.options.out_of_orderness_ms,
     route(value) {
+      const route = source.node.options.route;
+      if (route !== undefined) {
+        try {
+          const routed = route(value);
+          return routed === null || !Number.isFinite(routed.time)
+            ? { key: null, timestamp: undefined }
+            : { key: routed.key, timestamp: routed.time };
+        } catch {
+          return { key: null, timestamp: undefined };
+        }
+      }
       const record: LogRecord = {
         topic: input,
         partition: 0,

@@ -61,6 +61,13 @@ export interface SourceOptions<T> {
   max_ahead_ms?: number;
   /** Event times before this one are bad records. Default: 2000-01-01T00:00:00Z. */
   min_event_time_ms?: number;
+  /**
+   * The key and event time of a payload as its producer would key it, or
+   * null when it is no event: what a replay needs to place raw payloads
+   * and to reorder within the bound (`Job.route`). Give it when `parse` is
+   * costly (it decodes an image, say). Default: `parse`'s key and time.
+   */
+  route?(payload: string): { key: string | null; time: number } | null;
 }
 
 /** Default of {@linkcode SourceOptions.max_ahead_ms}. */

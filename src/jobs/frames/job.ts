@@ -51,6 +51,7 @@ import { tumbling } from "../../core/windows.ts";
 import { kafkaSink } from "../../sinks/kafka.ts";
 import { DEFAULT_MAX_PIXELS } from "./analysis.ts";
 import { readFrame } from "./read_frame.ts";
+import { parseVideoFrame } from "./parse.ts";
 import {
   type KeptFrame,
   sourceAggregation,
@@ -144,6 +145,13 @@ function build(
   const kept = flow
     .source(FRAMES_TOPIC, {
       parse: (payload) => readFrame(payload, read),
+      // Placing and reordering a replay's records needs no decoding.
+      route: (payload) => {
+        const parsed = parseVideoFrame(payload);
+        return parsed.ok
+          ? { key: parsed.frame.source, time: parsed.frame.timestamp_ms }
+          : null;
+      },
       out_of_orderness_ms: o.out_of_orderness_ms,
       idle_advance_ms: o.idle_advance_ms > 0 ? o.idle_advance_ms : undefined,
       partitions: o.partitions,
