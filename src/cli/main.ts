@@ -12,6 +12,7 @@ import { runCommand, type RunCommandOptions } from "./run.ts";
 import { produceCommand } from "./produce.ts";
 import { framesCommand } from "./frames_tail.ts";
 import { loadCommand } from "./load.ts";
+import { recordCommand } from "./record.ts";
 
 /** A command added by the entry point (the simulator's `sim`). */
 export interface ExtraCommand {
@@ -21,6 +22,9 @@ export interface ExtraCommand {
 
 const USAGE = `freshet: real-time event pipelines
 
+Usage: freshet COMMAND [flags]   (from the sources: deno task COMMAND, or
+       deno run -A main.ts COMMAND)
+
 Commands:
   sim       replay recorded fixtures on a virtual clock (no services needed)
   run       run jobs with /track, the API and the dashboard (embedded
@@ -28,8 +32,12 @@ Commands:
   produce   write a fixture (or frames: --images, --video, ...) to a job's topic
   frames    tail: the frames job's outputs live in the terminal
   load      load a job's published files into PostgreSQL (sessions)
+  record    tap a Kafka topic into a fixture file the simulator replays
 
-'freshet COMMAND --help' describes a command.`;
+'freshet COMMAND --help' (or -h) describes a command.
+
+Flags:
+  -h, --help  print this help`;
 
 /** Runs the command line; answers the exit code. */
 export async function main(
@@ -54,12 +62,22 @@ export async function main(
         return await framesCommand(rest);
       case "load":
         return await loadCommand(rest);
+      case "record":
+        return await recordCommand(rest);
       default: {
         const found = extra[command];
         if (found !== undefined) return await found.run(rest);
         throw new UsageError(
           `unknown command '${command}' (known: ${
-            ["sim", "run", "produce", "frames", "load", ...Object.keys(extra)]
+            [
+              "sim",
+              "run",
+              "produce",
+              "frames",
+              "load",
+              "record",
+              ...Object.keys(extra),
+            ]
               .filter((c, i, all) => all.indexOf(c) === i).join(", ")
           })`,
         );
