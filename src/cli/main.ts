@@ -13,6 +13,7 @@ import { produceCommand } from "./produce.ts";
 import { framesCommand } from "./frames_tail.ts";
 import { loadCommand } from "./load.ts";
 import { recordCommand } from "./record.ts";
+import { inspectCommand } from "./inspect.ts";
 
 /** A command added by the entry point (the simulator's `sim`). */
 export interface ExtraCommand {
@@ -33,6 +34,8 @@ Commands:
   frames    tail: the frames job's outputs live in the terminal
   load      load a job's published files into PostgreSQL (sessions)
   record    tap a Kafka topic into a fixture file the simulator replays
+  inspect   a job's checkpoints (offset, age, size, watermark) and its
+            consumer lag, per partition
 
 'freshet COMMAND --help' (or -h) describes a command.
 
@@ -64,6 +67,8 @@ export async function main(
         return await loadCommand(rest);
       case "record":
         return await recordCommand(rest);
+      case "inspect":
+        return await inspectCommand(rest);
       default: {
         const found = extra[command];
         if (found !== undefined) return await found.run(rest);
@@ -76,6 +81,7 @@ export async function main(
               "frames",
               "load",
               "record",
+              "inspect",
               ...Object.keys(extra),
             ]
               .filter((c, i, all) => all.indexOf(c) === i).join(", ")

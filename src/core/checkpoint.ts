@@ -215,13 +215,51 @@ export class CheckpointStore implements CheckpointLog {
 
   /** The newest committed checkpoint of a partition (for inspection), or null. */
   async latest(id: CheckpointId): Promise<PartitionCheckpoint | null> {
+    return (await this.latestStored(id))?.checkpoint ?? null;
+  }
+
+  /**
+   * The newest committed checkpoint of a partition with its state object's
+   * key and size, or null (for inspection: it reads, never writes).
+   */
+  async latestStored(
+    id: CheckpointId,
+  ): Promise<
+    { key: string; size_bytes: number; checkpoint: PartitionCheckpoint } | null
+  > {
     for (let attempt = 0; attempt < this.#claim_attempts; attempt++) {
       const newest = await this.#newestManifest(this.dir(id));
       if (newest === "raced") continue;
       if (newest?.state_key == null) return null;
-      return await this.#readState(newest.state_key);
+      return await this.readStored(newest.state_key);
     }
     return null;
+  }
+
+  /**
+   * Reads a state object as {@linkcode readState} does, with its key and its
+   * size in bytes (for inspection).
+   */
+  async readStored(
+    key: string,
+  ): Promise<
+    { key: string; size_bytes: number; checkpoint: PartitionCheckpoint }
+  > {
+    const bytes = await this.#store.get(key);
+    if (bytes === null) {
+      throw new Error(
+        `Cannot restore checkpoint as its state object '${key}' is missing`,
+      );
+    }
+    const checkpoint = JSON.parse(decoder.decode(bytes)) as PartitionCheckpoint;
+    if (checkpoint.version !== 2) {
+      throw new TypeError(
+        `Cannot restore checkpoint '${key}' as it must be version 2: current value is ${
+          JSON.stringify(checkpoint.version)
+        }`,
+      );
+    }
+    return { key, size_bytes: bytes.byteLength, checkpoint };
   }
 
   async #commit(
@@ -302,21 +340,7 @@ export class CheckpointStore implements CheckpointLog {
   }
 
   async #readState(key: string): Promise<PartitionCheckpoint> {
-    const bytes = await this.#store.get(key);
-    if (bytes === null) {
-      throw new Error(
-        `Cannot restore checkpoint as its state object '${key}' is missing`,
-      );
-    }
-    const checkpoint = JSON.parse(decoder.decode(bytes)) as PartitionCheckpoint;
-    if (checkpoint.version !== 2) {
-      throw new TypeError(
-        `Cannot restore checkpoint '${key}' as it must be version 2: current value is ${
-          JSON.stringify(checkpoint.version)
-        }`,
-      );
-    }
-    return checkpoint;
+    return (await this.readStored(key)).checkpoint;
   }
 
   /**

@@ -97,7 +97,7 @@ export interface KafkaSinkOptions {
 }
 
 /** The state object's key travels as the committed offset's metadata. */
-interface CommitMetadata {
+export interface CommitMetadata {
   v: 1;
   state_key: string;
   epoch: number;
@@ -353,7 +353,14 @@ class KafkaClaim implements PartitionClaim {
   }
 }
 
-function parseMetadata(text: string | null, id: CheckpointId): CommitMetadata {
+/**
+ * The checkpoint a committed offset's metadata names (`freshet inspect`
+ * reads it too); throws when the metadata is not freshet's.
+ */
+export function parseMetadata(
+  text: string | null,
+  id: CheckpointId,
+): CommitMetadata {
   let metadata: Partial<CommitMetadata> | null = null;
   try {
     metadata = JSON.parse(text ?? "null");
