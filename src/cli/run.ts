@@ -25,6 +25,14 @@ import { connectWarehouse, startLoaders } from "./load.ts";
 import { loadTargetOf } from "../load/targets.ts";
 import { JOBS } from "../jobs/registry.ts";
 import { runServed } from "../run/surface.ts";
+import { CheckpointStore } from "../core/checkpoint.ts";
+import type { Job } from "../core/job.ts";
+import type { Log } from "../ports.ts";
+import { newRegistry } from "../metrics/prometheus.ts";
+import {
+  SessionsMetrics,
+  type SessionStageCheckpoints,
+} from "../metrics/sessions_metrics.ts";
 import type { EmbeddedBackendsFactory } from "../run/local.ts";
 import { HTTP_FLAGS, httpSettings, runLocal } from "./run_local.ts";
 import { ConfigError } from "../adapters/config.ts";
@@ -163,6 +171,9 @@ export async function runCommand(
     ? await connectWarehouse(settings)
     : undefined;
   const load_interval_ms = intFlag(parsed, "load-interval-ms", 60_000);
+  const checkpointStore = new CheckpointStore(services.objects, {
+    prefix: checkpoint_prefix,
+  });
 
   const controller = new AbortController();
   const stop = () => {
@@ -177,11 +188,21 @@ export async function runCommand(
   Deno.addSignalListener("SIGTERM", stop);
   try {
     if (!await services.check(controller.signal)) return 0;
+    const jobs = entries.map((entry) => entry.create(overrides));
+    // The loader's files and lag, and the sessions open and closed in the
+    // job's checkpoints, go to /metrics beside the other jobs' metrics.
+    const registry = newRegistry();
+    const loaded_jobs = jobs.filter((_, i) => loaded.includes(entries[i]!));
+    const observer = loaded_jobs.length === 0 ? undefined : new SessionsMetrics(
+      registry,
+      sessionStage(loaded_jobs[0]!, services.log, checkpointStore),
+    );
     await runServed({
-      jobs: entries.map((entry) => entry.create(overrides)),
+      jobs,
       ...services,
       http: {
         ...http,
+        registry,
         on_listen: (url) =>
           log.info("serving /track, the API and the dashboard at {url}", {
             event: "listening",
@@ -195,7 +216,7 @@ export async function runCommand(
           Promise.all(startLoaders(
             loaded.map((e) => ({ name: e.name, overrides })),
             { objects: services.objects, warehouse, clock: services.clock },
-            { interval_ms: load_interval_ms, signal },
+            { interval_ms: load_interval_ms, signal, observer },
           )).then(() => {}),
       ],
       group_id: parsed.values.get("group"),
@@ -220,4 +241,23 @@ export async function runCommand(
     await closeLogging();
   }
   return 0;
+}
+
+/**
+ * The checkpoints of a loaded job's last stage (the sessions job's session
+ * windows, after its repartition). Its partitions are asked at each scrape:
+ * the internal topic appears only once the job runs; until then, none.
+ */
+function sessionStage(
+  job: Job,
+  log: Log,
+  store: CheckpointStore,
+): SessionStageCheckpoints {
+  const topic = job.stages.at(-1)!.topic;
+  return {
+    store,
+    job: job.name,
+    topic,
+    partitions: () => log.partitionCount(topic).catch(() => 0),
+  };
 }

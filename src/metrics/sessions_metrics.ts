@@ -55,8 +55,11 @@ export interface SessionStageCheckpoints {
   job: string;
   /** The session stage's topic (`sessions-by-session-repartition`). */
   topic: string;
-  /** Its partitions. */
-  partitions: number;
+  /**
+   * Its partitions, or how to ask them at each scrape (a deployment's
+   * internal topic may not exist yet when the metrics are registered).
+   */
+  partitions: number | (() => Promise<number>);
   /** The session window step's name. Default: `sessions`. */
   step?: string;
   /** The file sink's name. Default: `parquet`. */
@@ -116,7 +119,10 @@ export class SessionsMetrics implements LoaderObserver {
     if (stage === undefined) return;
     const read = async () => {
       const counts: Array<{ open: number; closed: number }> = [];
-      for (let p = 0; p < stage.partitions; p++) {
+      const partitions = typeof stage.partitions === "number"
+        ? stage.partitions
+        : await stage.partitions();
+      for (let p = 0; p < partitions; p++) {
         const latest = await stage.store.latest({
           job: stage.job,
           topic: stage.topic,

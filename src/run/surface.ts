@@ -20,6 +20,7 @@ import {
   type ReadinessCheck,
 } from "../http/health.ts";
 import { PipelineStatus } from "./status.ts";
+import type { MetricsRegistry } from "../metrics/prometheus.ts";
 
 /** Options of {@linkcode startSurface}. */
 export interface SurfaceOptions {
@@ -44,6 +45,11 @@ export interface SurfaceOptions {
   signal: AbortSignal;
   /** Told the address once listening. Default: nothing. */
   on_listen?: (url: string) => void;
+  /**
+   * `/metrics`' registry, for metrics registered beside the jobs' (the
+   * sessions loader's). Default: a new one.
+   */
+  registry?: MetricsRegistry;
 }
 
 /** A serving surface. */
@@ -79,6 +85,7 @@ export async function startSurface(options: SurfaceOptions): Promise<Surface> {
     kv,
     jobs: status.snapshot,
     readiness,
+    registry: options.registry,
   });
   if (app.tracker !== null) {
     readiness.push(producerAvailable(app.tracker.producer));
