@@ -15,6 +15,8 @@
  *    70 % of its maximum rate.
  * 11. the `frames` job's frames/s vs a bare decode of the same frames, at
  *    720p and 1080p (≥ 0.8; no services).
+ * 12. the `transactions` job Kafka → Kafka exactly once vs a raw kafkajs
+ *    consume → produce loop at least once, same parsing (≥ 0.5).
  * 2 to 5 need Kafka, Redis and S3 (`deno task services up`); without them
  * their rows say "skipped: services down".
  *
@@ -53,6 +55,12 @@ import {
   clickstreamSection,
 } from "./bench/section_clickstream.ts";
 import { CLICKSTREAM_FIXTURE } from "./bench/clickstream_s3.ts";
+import {
+  TRANSACTIONS_TARGET,
+  TRANSACTIONS_TITLE,
+  transactionsSection,
+} from "./bench/section_transactions.ts";
+import { TRANSACTIONS_FIXTURE } from "./bench/transactions_kafka.ts";
 import { missingServices, redisVersion } from "./bench/services.ts";
 import {
   FRAMES_TARGET,
@@ -82,6 +90,7 @@ const BENCHMARKS = [
   "parquet",
   "loader",
   "frames",
+  "transactions",
 ] as const;
 type Benchmark = typeof BENCHMARKS[number];
 
@@ -133,6 +142,8 @@ const SETTINGS = {
     window_measure_ms: 30_000,
     clickstream_messages: 120_000,
     clickstream_runs: 3,
+    transactions_messages: 120_000,
+    transactions_runs: 3,
     frames_per_resolution: 48,
     frames_runs: 5,
   },
@@ -154,6 +165,8 @@ const SETTINGS = {
     window_measure_ms: 15_000,
     clickstream_messages: 50_000,
     clickstream_runs: 1,
+    transactions_messages: 30_000,
+    transactions_runs: 1,
     frames_per_resolution: 16,
     frames_runs: 2,
   },
@@ -170,6 +183,7 @@ const TITLES: Record<Benchmark, [string, string]> = {
   parquet: [PARQUET_TITLE, `≥ ${PARQUET_TARGET}`],
   loader: [LOADER_TITLE, `≥ ${LOADER_TARGET}`],
   clickstream: [CLICKSTREAM_TITLE, `≥ ${CLICKSTREAM_TARGET}`],
+  transactions: [TRANSACTIONS_TITLE, `≥ ${TRANSACTIONS_TARGET}`],
   frames: [FRAMES_TITLE, `≥ ${FRAMES_TARGET}`],
 };
 
@@ -293,6 +307,7 @@ async function main(args: string[]): Promise<number> {
     "track",
     "window",
     "clickstream",
+    "transactions",
   ] as const).filter((b) => only.has(b));
   if (kafkaBenchmarks.length > 0) {
     const missing = await missingServices();
@@ -422,6 +437,23 @@ async function main(args: string[]): Promise<number> {
             );
           } catch (error) {
             sections.set("clickstream", failed("clickstream", error));
+          }
+        }
+        if (only.has("transactions")) {
+          try {
+            sections.set(
+              "transactions",
+              await transactionsSection(
+                await readFixtureText(root, TRANSACTIONS_FIXTURE),
+                {
+                  messages: settings.transactions_messages,
+                  runs: settings.transactions_runs,
+                  log,
+                },
+              ),
+            );
+          } catch (error) {
+            sections.set("transactions", failed("transactions", error));
           }
         }
       } finally {

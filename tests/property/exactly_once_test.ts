@@ -5,10 +5,11 @@
  * exactly the outputs of the run without faults.
  *
  * Each case replays a contiguous slice of the job's recorded fixture (1,500
- * to 3,000 lines from a drawn line) with a drawn seed, and the seed also
+ * to 3,000 lines from a drawn line; fewer for frames, whose records decode
+ * a JPEG each) with a drawn seed, and the seed also
  * decides which fault kinds strike and how often (swarm testing, as
  * TigerBeetle's VOPR: `swarmFaults`). Runs per job: `FRESHET_PROPERTY_RUNS`,
- * else 300 when `CI` is set, else 40.
+ * else 300 when `CI` is set (60 for frames), else 40.
  *
  * A failure prints the seed, the slice and the commands that replay exactly
  * that case; `FRESHET_JOB=<job> FRESHET_SEED=<seed>
@@ -66,6 +67,19 @@ const JOB = VIEWS.job;
 const CHECKPOINT_INTERVAL_MS = 60_000;
 const MIN_LINES = 1_500;
 const MAX_LINES = 3_000;
+/**
+ * Jobs whose records cost far more than others get shorter slices, so that
+ * 300 runs stay within CI's time: a frames record decodes a JPEG (about
+ * 25 ms), and 40 records span several of its 10 s windows.
+ */
+const SLICE_LINES: Record<string, { min: number; max: number }> = {
+  frames: { min: 20, max: 60 },
+};
+/**
+ * Runs in CI for such jobs: a frames case still takes about 2 s (a run
+ * without faults and one with), so 300 would take 10 minutes alone.
+ */
+const CI_RUNS: Record<string, number> = { frames: 60 };
 
 /** One case: a seed and a slice of fixture lines (1-based, inclusive). */
 interface Case {
@@ -74,7 +88,7 @@ interface Case {
   last_line: number;
 }
 
-function runs(): number {
+function runs(job: string): number {
   const configured = Deno.env.get("FRESHET_PROPERTY_RUNS");
   if (configured !== undefined) {
     const n = Number(configured);
@@ -85,7 +99,8 @@ function runs(): number {
     }
     return n;
   }
-  return Deno.env.get("CI") ? 300 : 40;
+  if (!Deno.env.get("CI")) return 40;
+  return CI_RUNS[job] ?? 300;
 }
 
 /** The one case named by FRESHET_SEED and FRESHET_SLICE, when both are set. */
@@ -239,11 +254,13 @@ async function checkCase(
 
 function casesOf(subject: Subject): fc.Arbitrary<Case> {
   const lines = subject.fixture.length;
+  const { min, max } = SLICE_LINES[subject.spec.name] ??
+    { min: MIN_LINES, max: MAX_LINES };
   return fc
     .record({
       seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
-      lines: fc.integer({ min: MIN_LINES, max: MAX_LINES }),
-      start: fc.nat(Math.max(0, lines - MIN_LINES)),
+      lines: fc.integer({ min, max }),
+      start: fc.nat(Math.max(0, lines - min)),
     })
     .map(({ seed, lines: n, start }) => {
       const count = Math.min(n, lines);
@@ -275,7 +292,7 @@ for (const subject of SUBJECTS) {
         (c) => checkCase(c, subject, exercised),
       ),
       {
-        numRuns: runs(),
+        numRuns: runs(subject.spec.name),
         // A seed does not shrink into a simpler seed: report the first failure.
         endOnFailure: true,
       },
