@@ -30,32 +30,9 @@ export interface FileFormat<R> {
   unstage(line: string): R;
 }
 
+import { utf8Length } from "../core/utf8.ts";
+
 const encoder = new TextEncoder();
-
-const NON_ASCII = /[\u0080-\uffff]/;
-
-/** Bytes of `text` in UTF-8, without encoding it. */
-export function utf8Length(text: string): number {
-  // Most lines are ASCII: one native scan instead of a loop per character.
-  if (!NON_ASCII.test(text)) return text.length;
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) continue;
-    if (code < 0x800) bytes += 1;
-    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
-      // A surrogate pair: 2 UTF-16 units, 4 UTF-8 bytes.
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 2;
-        i++;
-        continue;
-      }
-      bytes += 2;
-    } else bytes += 2;
-  }
-  return bytes;
-}
 
 /**
  * JSON Lines (`.jsonl`): a record is one JSON text, already serialized (the

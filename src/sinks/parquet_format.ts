@@ -32,7 +32,7 @@
 
 import { parquetWriteBuffer } from "hyparquet-writer";
 import type { FileFormat } from "./file_format.ts";
-import { utf8Length } from "./file_format.ts";
+import { utf8Length } from "../core/utf8.ts";
 
 /** What a Parquet column holds; see the module documentation. */
 export type ParquetColumnType =

@@ -35,6 +35,7 @@
 import { createHash } from "node:crypto";
 import type { LogMessage, LogRecord, Unreadable } from "../ports.ts";
 import type { Sink, SinkWriter } from "./sink.ts";
+import { utf8Length } from "../core/utf8.ts";
 
 /** Longest payload a side record holds, in UTF-8 bytes (16 KiB). */
 export const MAX_SIDE_VALUE_BYTES = 16_384;
@@ -181,26 +182,6 @@ function excerpt(
 
 function isLowSurrogate(code: number): boolean {
   return code >= 0xdc00 && code <= 0xdfff;
-}
-
-/** Length of `text` in UTF-8 (a lone surrogate counts as U+FFFD, 3 bytes). */
-function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) continue;
-    if (code < 0x800) bytes += 1;
-    else {
-      bytes += 2;
-      if (
-        code >= 0xd800 && code <= 0xdbff &&
-        isLowSurrogate(text.charCodeAt(i + 1))
-      ) {
-        i++;
-      }
-    }
-  }
-  return bytes;
 }
 
 /** The side-output sink every job has (name `side-topics`). */

@@ -1,18 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
-import { jsonLines, utf8Length } from "../../src/sinks/file_format.ts";
-
-Deno.test("utf8Length() counts the bytes TextEncoder writes, lone surrogates included", () => {
-  const encoder = new TextEncoder();
-  fc.assert(
-    fc.property(fc.string({ unit: "binary" }), (text) => {
-      assert.equal(utf8Length(text), encoder.encode(text).length);
-    }),
-    { numRuns: 500 },
-  );
-  assert.equal(utf8Length("é€😀"), 2 + 3 + 4);
-  assert.equal(utf8Length("\ud800x"), 3 + 1);
-});
+import { jsonLines } from "../../src/sinks/file_format.ts";
 
 Deno.test("jsonLines() writes each record on its own line and stages records as they are", () => {
   const format = jsonLines();

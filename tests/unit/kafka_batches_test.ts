@@ -5,25 +5,10 @@ import {
   MessageTooLargeError,
   recordBytes,
   splitBySize,
-  utf8Length,
 } from "../../src/adapters/kafka/batches.ts";
 import { isRetriableKafkaError } from "../../src/adapters/kafka/errors.ts";
 import type { LogMessage } from "../../src/ports.ts";
 import { sideMessage } from "../../src/sinks/side_topics.ts";
-
-const encoder = new TextEncoder();
-
-Deno.test("utf8Length() counts bytes as TextEncoder encodes them, lone surrogates included", () => {
-  fc.assert(
-    fc.property(
-      fc.oneof(fc.string(), fc.fullUnicodeString(), fc.string16bits()),
-      (text) => {
-        assert.equal(utf8Length(text), encoder.encode(text).length);
-      },
-    ),
-    { numRuns: 2_000 },
-  );
-});
 
 Deno.test("splitBySize() keeps every message in order, in runs under the limit", () => {
   const message = fc.record({

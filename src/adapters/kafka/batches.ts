@@ -15,6 +15,7 @@
  */
 
 import type { LogMessage } from "../../ports.ts";
+import { utf8Length } from "../../core/utf8.ts";
 
 /**
  * What Kafka's record batch (format v2) adds around the records: the batch
@@ -98,25 +99,4 @@ export function splitBySize(
   });
   if (run.length > 0) runs.push(run);
   return runs;
-}
-
-/** Length of `text` in UTF-8 (a lone surrogate counts as U+FFFD, 3 bytes). */
-export function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) continue;
-    if (code < 0x800) bytes += 1;
-    else {
-      bytes += 2;
-      const next = text.charCodeAt(i + 1);
-      // A surrogate pair: 2 UTF-16 units, 4 bytes.
-      if (
-        code >= 0xd800 && code <= 0xdbff && next >= 0xdc00 && next <= 0xdfff
-      ) {
-        i++;
-      }
-    }
-  }
-  return bytes;
 }

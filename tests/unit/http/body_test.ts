@@ -1,13 +1,12 @@
 /** readBody() and the message sizes the batch limits count. */
 
 import assert from "node:assert/strict";
-import fc from "fast-check";
 import {
   BodyRefusedError,
   BodyTooLargeError,
   readBody,
 } from "../../../src/http/body.ts";
-import { messageBytes, utf8Length } from "../../../src/http/message_bytes.ts";
+import { messageBytes } from "../../../src/http/message_bytes.ts";
 
 function stream(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
   let i = 0;
@@ -61,17 +60,6 @@ Deno.test("readBody() asks reserve() before keeping each chunk and stops when re
     BodyRefusedError,
   );
   assert.deepEqual(asked, [2, 3]);
-});
-
-Deno.test("utf8Length() agrees with TextEncoder on any string, lone surrogates included", () => {
-  const encoder = new TextEncoder();
-  fc.assert(
-    fc.property(
-      fc.oneof(fc.string(), fc.fullUnicodeString(), fc.string16bits()),
-      (text) => utf8Length(text) === encoder.encode(text).byteLength,
-    ),
-    { numRuns: 2000 },
-  );
 });
 
 Deno.test("messageBytes() counts key and value in UTF-8 plus 64", () => {
