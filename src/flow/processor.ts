@@ -523,24 +523,8 @@ export class DataflowProcessor implements PartitionProcessor {
         const next = children();
         const fn = node.fn;
         return (value, _key, time, origin) => {
-          let key: unknown;
-          try {
-            key = fn(value);
-          } catch (error) {
-            return failed("keyBy", origin, env, value, error);
-          }
-          if (typeof key !== "string") {
-            return failed(
-              "keyBy",
-              origin,
-              env,
-              value,
-              new TypeError(
-                `a key must be a string: current value is ${safeJson(key)}`,
-              ),
-            );
-          }
-          next(value, key, time, origin);
+          const key = keyOf(fn, value, origin, env);
+          if (key !== undefined) next(value, key, time, origin);
         };
       }
       case "window": {
@@ -589,23 +573,8 @@ export class DataflowProcessor implements PartitionProcessor {
         });
         return (value, _key, time, origin) => {
           if (origin !== null) origin.reached = true;
-          let key: unknown;
-          try {
-            key = fn(value);
-          } catch (error) {
-            return failed("keyBy", origin, env, value, error);
-          }
-          if (typeof key !== "string") {
-            return failed(
-              "keyBy",
-              origin,
-              env,
-              value,
-              new TypeError(
-                `a key must be a string: current value is ${safeJson(key)}`,
-              ),
-            );
-          }
+          const key = keyOf(fn, value, origin, env);
+          if (key === undefined) return;
           this.#out!.to(sink).send(
             topic,
             key,
@@ -628,6 +597,38 @@ export class DataflowProcessor implements PartitionProcessor {
         );
     }
   }
+}
+
+/**
+ * The key `fn` gives `value` (keyBy, with or without a repartition), or
+ * undefined once a throw or a key that is not a string marked it failed.
+ */
+function keyOf(
+  fn: (value: unknown) => unknown,
+  value: unknown,
+  origin: Origin | null,
+  env: StepEnv,
+): string | undefined {
+  let key: unknown;
+  try {
+    key = fn(value);
+  } catch (error) {
+    failed("keyBy", origin, env, value, error);
+    return undefined;
+  }
+  if (typeof key !== "string") {
+    failed(
+      "keyBy",
+      origin,
+      env,
+      value,
+      new TypeError(
+        `a key must be a string: current value is ${safeJson(key)}`,
+      ),
+    );
+    return undefined;
+  }
+  return key;
 }
 
 /** Why a record that is not text was dead-lettered (see `LogRecord.unreadable`). */
