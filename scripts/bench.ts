@@ -238,66 +238,43 @@ async function main(args: string[]): Promise<number> {
   const facts = await machineFacts(root);
   const extra: Fact[] = [];
   const text = await readFixtureText(root);
+  /** Runs benchmark `which` when asked for; a failure becomes its section. */
+  const measure = async (which: Benchmark, run: () => Promise<Section>) => {
+    if (!only.has(which)) return;
+    try {
+      sections.set(which, await run());
+    } catch (error) {
+      sections.set(which, failed(which, error));
+    }
+  };
 
-  if (only.has("sim")) {
-    try {
-      sections.set(
-        "sim",
-        await simSection(root, {
-          runs: settings.sim_runs,
-          coarse_runs: settings.sim_coarse_runs,
-          profile,
-          log,
-        }),
-      );
-    } catch (error) {
-      sections.set("sim", failed("sim", error));
-    }
-  }
-  if (only.has("parquet")) {
-    try {
-      sections.set(
-        "parquet",
-        parquetSection({
-          rows: quick ? 20_000 : 100_000,
-          runs: quick ? 2 : 5,
-          log,
-        }),
-      );
-    } catch (error) {
-      sections.set("parquet", failed("parquet", error));
-    }
-  }
-  if (only.has("loader")) {
-    try {
-      sections.set(
-        "loader",
-        await loaderSection({
-          rows: quick ? 20_000 : 100_000,
-          files: quick ? 4 : 20,
-          runs: quick ? 1 : 3,
-          log,
-        }),
-      );
-    } catch (error) {
-      sections.set("loader", failed("loader", error));
-    }
-  }
+  await measure("sim", async () =>
+    await simSection(root, {
+      runs: settings.sim_runs,
+      coarse_runs: settings.sim_coarse_runs,
+      profile,
+      log,
+    }));
+  await measure("parquet", async () =>
+    await parquetSection({
+      rows: quick ? 20_000 : 100_000,
+      runs: quick ? 2 : 5,
+      log,
+    }));
+  await measure("loader", async () =>
+    await loaderSection({
+      rows: quick ? 20_000 : 100_000,
+      files: quick ? 4 : 20,
+      runs: quick ? 1 : 3,
+      log,
+    }));
 
-  if (only.has("frames")) {
-    try {
-      sections.set(
-        "frames",
-        await framesSection({
-          frames: settings.frames_per_resolution,
-          runs: settings.frames_runs,
-          log,
-        }),
-      );
-    } catch (error) {
-      sections.set("frames", failed("frames", error));
-    }
-  }
+  await measure("frames", async () =>
+    await framesSection({
+      frames: settings.frames_per_resolution,
+      runs: settings.frames_runs,
+      log,
+    }));
 
   const kafkaBenchmarks = ([
     "kafka",
@@ -332,130 +309,70 @@ async function main(args: string[]): Promise<number> {
       log(`filling a topic with ${settings.kafka_messages} fixture messages`);
       const ctx = await KafkaContext.open(text, settings.kafka_messages);
       try {
-        if (only.has("kafka")) {
-          try {
-            sections.set(
-              "kafka",
-              await consumeSection(ctx, {
-                runs: settings.kafka_runs,
-                profile,
-                log,
-              }),
-            );
-          } catch (error) {
-            sections.set("kafka", failed("kafka", error));
-          }
-        }
-        if (only.has("eo")) {
-          try {
-            sections.set(
-              "eo",
-              await eoSection(ctx, {
-                runs: settings.eo_runs,
-                warmups: settings.eo_warmups,
-                comparison_runs: settings.eo_comparison_runs,
-                profile,
-                log,
-              }),
-            );
-          } catch (error) {
-            sections.set("eo", failed("eo", error));
-          }
-        }
-        if (only.has("restart")) {
-          try {
-            sections.set(
-              "restart",
-              await restartSection({
-                runs: settings.restart_runs,
-                compare: settings.restart_compare,
-                log,
-              }),
-            );
-          } catch (error) {
-            sections.set("restart", failed("restart", error));
-          }
-        }
-        if (only.has("latency")) {
-          try {
-            sections.set(
-              "latency",
-              await latencySection(ctx, text, {
-                warmup_ms: settings.latency_warmup_ms,
-                measure_ms: settings.latency_measure_ms,
-                log,
-              }),
-            );
-          } catch (error) {
-            sections.set("latency", failed("latency", error));
-          }
-        }
+        await measure("kafka", async () =>
+          await consumeSection(ctx, {
+            runs: settings.kafka_runs,
+            profile,
+            log,
+          }));
+        await measure("eo", async () =>
+          await eoSection(ctx, {
+            runs: settings.eo_runs,
+            warmups: settings.eo_warmups,
+            comparison_runs: settings.eo_comparison_runs,
+            profile,
+            log,
+          }));
+        await measure("restart", async () =>
+          await restartSection({
+            runs: settings.restart_runs,
+            compare: settings.restart_compare,
+            log,
+          }));
+        await measure("latency", async () =>
+          await latencySection(ctx, text, {
+            warmup_ms: settings.latency_warmup_ms,
+            measure_ms: settings.latency_measure_ms,
+            log,
+          }));
         let track_rate: number | null = null;
-        if (only.has("track")) {
-          try {
-            if (!await hasWrk()) {
-              throw new Error("wrk is missing: apt-get install wrk");
-            }
-            const section = await trackSection({
-              runs: settings.track_runs,
-              duration_ms: settings.track_duration_ms,
+        await measure("track", async () => {
+          if (!await hasWrk()) {
+            throw new Error("wrk is missing: apt-get install wrk");
+          }
+          const section = await trackSection({
+            runs: settings.track_runs,
+            duration_ms: settings.track_duration_ms,
+            log,
+          });
+          track_rate = section.rate;
+          return section;
+        });
+        await measure("window", async () =>
+          await windowLatencySection({
+            track_rate,
+            warmup_ms: settings.window_warmup_ms,
+            measure_ms: settings.window_measure_ms,
+            log,
+          }));
+        await measure("clickstream", async () =>
+          await clickstreamSection(
+            await readFixtureText(root, CLICKSTREAM_FIXTURE),
+            {
+              messages: settings.clickstream_messages,
+              runs: settings.clickstream_runs,
               log,
-            });
-            track_rate = section.rate;
-            sections.set("track", section);
-          } catch (error) {
-            sections.set("track", failed("track", error));
-          }
-        }
-        if (only.has("window")) {
-          try {
-            sections.set(
-              "window",
-              await windowLatencySection({
-                track_rate,
-                warmup_ms: settings.window_warmup_ms,
-                measure_ms: settings.window_measure_ms,
-                log,
-              }),
-            );
-          } catch (error) {
-            sections.set("window", failed("window", error));
-          }
-        }
-        if (only.has("clickstream")) {
-          try {
-            sections.set(
-              "clickstream",
-              await clickstreamSection(
-                await readFixtureText(root, CLICKSTREAM_FIXTURE),
-                {
-                  messages: settings.clickstream_messages,
-                  runs: settings.clickstream_runs,
-                  log,
-                },
-              ),
-            );
-          } catch (error) {
-            sections.set("clickstream", failed("clickstream", error));
-          }
-        }
-        if (only.has("transactions")) {
-          try {
-            sections.set(
-              "transactions",
-              await transactionsSection(
-                await readFixtureText(root, TRANSACTIONS_FIXTURE),
-                {
-                  messages: settings.transactions_messages,
-                  runs: settings.transactions_runs,
-                  log,
-                },
-              ),
-            );
-          } catch (error) {
-            sections.set("transactions", failed("transactions", error));
-          }
-        }
+            },
+          ));
+        await measure("transactions", async () =>
+          await transactionsSection(
+            await readFixtureText(root, TRANSACTIONS_FIXTURE),
+            {
+              messages: settings.transactions_messages,
+              runs: settings.transactions_runs,
+              log,
+            },
+          ));
       } finally {
         await ctx.close();
       }
