@@ -31,6 +31,10 @@ export class VirtualClock implements Clock {
   /** Sorted by (due_ms, seq): registration order breaks ties. */
   #timers: Timer[] = [];
 
+  /**
+   * A clock reading `start_ms` (milliseconds, default 0). Throws a
+   * `RangeError` unless `start_ms` is a finite number.
+   */
   constructor(start_ms = 0) {
     if (!Number.isFinite(start_ms)) {
       throw new RangeError(

@@ -52,12 +52,19 @@ export type DriverInput =
 
 /** Drives one job instance over twins; see the module documentation. */
 export class JobDriver {
+  /** The job driven: the one given, or the spec's `create(overrides)`. */
   readonly job: Job;
+  /** Processing time: moves only through the driver's calls. */
   readonly clock: VirtualClock;
+  /** The Kafka twin holding the input and output topics. */
   readonly log: LogTwin;
+  /** The Redis twin. */
   readonly kv: KvTwin;
+  /** The S3 twin the job's sinks write to. */
   readonly objects: ObjectsTwin;
+  /** The S3 twin checkpoints are kept in, apart from the job's objects. */
   readonly checkpoints: ObjectsTwin;
+  /** Every runner event so far, oldest first, across restarts. */
   readonly events: RunnerEvent[] = [];
   readonly #options: JobDriverOptions;
   #runner!: Runner;

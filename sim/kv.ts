@@ -221,6 +221,10 @@ export class KvTwin implements KeyValue {
   #failures: FailureInjector;
   #unfenced: boolean;
 
+  /**
+   * An empty store whose TTLs run on `options.clock`; see
+   * {@linkcode KvTwinOptions} for failures and the unfenced mode.
+   */
   constructor(options: KvTwinOptions) {
     this.#clock = options.clock;
     this.#failures = new FailureInjector(options.fail);

@@ -135,6 +135,7 @@ export interface LogTwinOptions {
 
 /** Committed records of every topic, for comparing runs. */
 export interface LogDump {
+  /** Each topic with its partitions' committed records, in offset order. */
   topics: Array<{ topic: string; partitions: LogRecord[][] }>;
 }
 
@@ -246,6 +247,10 @@ export class LogTwin implements Log {
   #members = new WeakMap<LogConsumer, Member>();
   #seq = 0;
 
+  /**
+   * A log with no topics; records produced without a timestamp get
+   * `options.clock`'s time.
+   */
   constructor(options: LogTwinOptions) {
     this.#clock = options.clock;
     this.#failures = new FailureInjector(options.fail);

@@ -35,6 +35,7 @@ export class ObjectsTwin implements ObjectStore {
   #objects = new Map<string, Uint8Array>();
   #failures: FailureInjector;
 
+  /** An empty store; `options.fail` injects failures (default: none). */
   constructor(options: ObjectsTwinOptions = {}) {
     this.#failures = new FailureInjector(options.fail);
   }

@@ -28,9 +28,13 @@ export type CanonicalKv = Omit<KvDumpEntry, "expire_at_ms"> & { ttl: boolean };
 
 /** A run's outputs in canonical form. */
 export interface CanonicalOutputs {
+  /** Every key but the runtime's (`freshet:*`), sorted by key. */
   kv: CanonicalKv[];
+  /** Output topics, each with its messages sorted (see the module doc). */
   topics: Array<{ topic: string; messages: string[] }>;
+  /** Objects but staging ones, sorted by key, each body as text or `base64:`. */
   objects: Array<{ key: string; body: string }>;
+  /** Where the input records went. */
   counts: Counts;
 }
 

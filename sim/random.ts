@@ -37,6 +37,7 @@ export class Rng {
   #c: number;
   #d: number;
 
+  /** A generator for `seed`; a number seed is taken as its decimal text. */
   constructor(seed: number | string) {
     this.seed = String(seed);
     [this.#a, this.#b, this.#c, this.#d] = seedWords(this.seed);

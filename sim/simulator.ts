@@ -107,8 +107,14 @@ export function parseFaults(list: string): FaultKind[] {
 
 /** Options of {@linkcode simulate}. */
 export interface SimulationOptions {
+  /** The job to run (compiled: a spec's `create()`). */
   job: Job;
+  /**
+   * The recorded input, in arrival order (the `reorder` fault swaps
+   * neighbours only where neither becomes late).
+   */
   fixture: readonly FixtureMessage[];
+  /** Fixes every random choice: the same seed gives the same run. */
   seed: number | string;
   /** Default: none. */
   faults?: readonly FaultKind[];
@@ -146,9 +152,13 @@ export interface SimulationOptions {
 
 /** What a simulation did and left behind. */
 export interface SimulationResult {
+  /** The Redis twin as the run left it. */
   kv: KvTwin;
+  /** The Kafka twin as the run left it (input, output and internal topics). */
   log: LogTwin;
+  /** The S3 twin the job's sinks wrote to. */
   objects: ObjectsTwin;
+  /** The S3 twin holding the checkpoints, apart from the job's objects. */
   checkpoints: ObjectsTwin;
   /** Where the input records went (the first stage's counts). */
   counts: Counts;
@@ -156,6 +166,7 @@ export interface SimulationResult {
   counts_by_stage: Counts[];
   /** The topics the job's stages read (its input, its internal topics). */
   stage_topics: string[];
+  /** Checkpoints taken, by every instance of the run. */
   checkpoints_taken: number;
   /** Faults injected, by kind. */
   injected: {
