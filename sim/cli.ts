@@ -61,11 +61,13 @@ const SPEC: FlagSpec = {
       "the job's options as name=value,name=value (needs --job; see below)",
     skip: "fixture messages to skip from the start (default: 0)",
     limit: "fixture messages to replay at most (default: all)",
+    "progress-ms":
+      "time between progress lines when stderr is not a terminal (default: 5000)",
   },
   booleans: {
     help: "print this help",
     quiet:
-      "print no progress (on stderr: a line redrawn on a terminal, else one every 5 s)",
+      "print no progress (on stderr: a line redrawn on a terminal, else one every --progress-ms)",
   },
 };
 
@@ -136,6 +138,12 @@ export async function simCommand(args: readonly string[]): Promise<number> {
   );
   const out = parsed.values.get("out");
   const quiet = parsed.booleans.has("quiet");
+  const progress_ms = intFlag(parsed, "progress-ms", 5_000);
+  if (progress_ms < 1) {
+    throw new UsageError(
+      `flag --progress-ms must be at least 1: got ${progress_ms}`,
+    );
+  }
 
   let failed = false;
   for (const entry of entries) {
@@ -165,7 +173,7 @@ export async function simCommand(args: readonly string[]): Promise<number> {
     // against it, and its service calls aim the crashes (expected_calls).
     const clean = faults.length > 0
       ? await withProgress(
-        quiet,
+        quiet ? null : progress_ms,
         `${entry.name} (fault-free run)`,
         (onProgress) =>
           simulate({
@@ -179,7 +187,7 @@ export async function simCommand(args: readonly string[]): Promise<number> {
       : null;
     const started = performance.now();
     const result = await withProgress(
-      quiet,
+      quiet ? null : progress_ms,
       entry.name,
       (onProgress) =>
         simulate({
@@ -343,14 +351,15 @@ function outputLines(
  * summary tests compare): see `src/cli/progress.ts`.
  */
 async function withProgress<T>(
-  quiet: boolean,
+  /** Time between plain lines, or null for no progress (`--quiet`). */
+  interval_ms: number | null,
   label: string,
   run: (
     onProgress: ((delivered: number, total: number) => void) | undefined,
   ) => Promise<T>,
 ): Promise<T> {
-  if (quiet) return await run(undefined);
-  const progress = new Progress(label, { unit: "messages" });
+  if (interval_ms === null) return await run(undefined);
+  const progress = new Progress(label, { unit: "messages", interval_ms });
   try {
     return await run((done, total) => progress.update({ done, total }));
   } finally {

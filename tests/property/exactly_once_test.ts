@@ -9,7 +9,7 @@
  * a JPEG each) with a drawn seed, and the seed also
  * decides which fault kinds strike and how often (swarm testing, as
  * TigerBeetle's VOPR: `swarmFaults`). Runs per job: `FRESHET_PROPERTY_RUNS`,
- * else 300 when `CI` is set (60 for frames), else 40.
+ * else 300 when `CI` is set, else 40.
  *
  * A failure prints the seed, the slice and the commands that replay exactly
  * that case; `FRESHET_JOB=<job> FRESHET_SEED=<seed>
@@ -70,16 +70,12 @@ const MAX_LINES = 3_000;
 /**
  * Jobs whose records cost far more than others get shorter slices, so that
  * 300 runs stay within CI's time: a frames record decodes a JPEG (about
- * 25 ms), and 40 records span several of its 10 s windows.
+ * 25 ms; a case takes about 1.5 s), and 40 records span several of its
+ * 10 s windows.
  */
 const SLICE_LINES: Record<string, { min: number; max: number }> = {
   frames: { min: 20, max: 60 },
 };
-/**
- * Runs in CI for such jobs: a frames case still takes about 2 s (a run
- * without faults and one with), so 300 would take 10 minutes alone.
- */
-const CI_RUNS: Record<string, number> = { frames: 60 };
 
 /** One case: a seed and a slice of fixture lines (1-based, inclusive). */
 interface Case {
@@ -88,7 +84,7 @@ interface Case {
   last_line: number;
 }
 
-function runs(job: string): number {
+function runs(): number {
   const configured = Deno.env.get("FRESHET_PROPERTY_RUNS");
   if (configured !== undefined) {
     const n = Number(configured);
@@ -99,8 +95,7 @@ function runs(job: string): number {
     }
     return n;
   }
-  if (!Deno.env.get("CI")) return 40;
-  return CI_RUNS[job] ?? 300;
+  return Deno.env.get("CI") ? 300 : 40;
 }
 
 /** The one case named by FRESHET_SEED and FRESHET_SLICE, when both are set. */
@@ -292,7 +287,7 @@ for (const subject of SUBJECTS) {
         (c) => checkCase(c, subject, exercised),
       ),
       {
-        numRuns: runs(subject.spec.name),
+        numRuns: runs(),
         // A seed does not shrink into a simpler seed: report the first failure.
         endOnFailure: true,
       },

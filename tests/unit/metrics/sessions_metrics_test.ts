@@ -36,8 +36,11 @@ Deno.test("SessionsMetrics reports open and closed sessions from checkpoints, fi
     d.clock.advanceTo(b.timestamp);
     await d.pipe([b]);
   }
-  // "a" and "b" closed at the watermark of "c" (T0 + 95 s); "c" is open.
-  await d.advanceClock(60_000);
+  // After the repartition a session is written a gap after its window's
+  // end: "a" at T0 + 120 s, "b" at T0 + 121 s, each in the file of its
+  // minute. The idle advance takes the watermark to about T0 + 195 s: both
+  // files are published, and "c" (written at T0 + 220 s) is still open.
+  await d.advanceClock(100_000);
   const registry = newRegistry();
   const metrics = new SessionsMetrics(registry, {
     store: new CheckpointStore(d.checkpoints),
