@@ -25,6 +25,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import type { ObjectStore } from "../ports.ts";
+import type { S3Config } from "./config.ts";
 
 /** Options of {@linkcode S3ObjectStore}. */
 export interface S3ObjectStoreOptions {
@@ -61,6 +62,19 @@ export class S3ObjectStore implements ObjectStore {
   readonly #bucket: string;
   readonly #prefix: string;
   readonly #maxKeys: number;
+
+  /** A store in the bucket of `config`, with its endpoint, region and keys. */
+  static fromConfig(config: S3Config): S3ObjectStore {
+    return new S3ObjectStore({
+      endpoint: config.endpoint,
+      bucket: config.bucket,
+      region: config.region,
+      credentials: {
+        accessKeyId: config.accessKeyId,
+        secretAccessKey: config.secretAccessKey,
+      },
+    });
+  }
 
   constructor(options: S3ObjectStoreOptions) {
     const maxKeys = options.maxKeys ?? 1000;

@@ -109,15 +109,7 @@ export async function inspectCommand(args: readonly string[]): Promise<number> {
   const { KafkaLog } = await import("../adapters/kafka.ts");
   const { S3ObjectStore } = await import("../adapters/s3.ts");
   const kafka = new KafkaLog({ brokers });
-  const objects = new S3ObjectStore({
-    endpoint: s3.endpoint,
-    bucket: s3.bucket,
-    region: s3.region,
-    credentials: {
-      accessKeyId: s3.accessKeyId,
-      secretAccessKey: s3.secretAccessKey,
-    },
-  });
+  const objects = S3ObjectStore.fromConfig(s3);
   try {
     try {
       await kafka.partitionCount(job.topic);

@@ -156,15 +156,7 @@ export async function loadCommand(args: readonly string[]): Promise<number> {
   const s3 = settings.s3();
   const { S3ObjectStore } = await import("../adapters/s3.ts");
   const { SystemClock } = await import("../adapters/clock.ts");
-  const objects = new S3ObjectStore({
-    endpoint: s3.endpoint,
-    bucket: s3.bucket,
-    region: s3.region,
-    credentials: {
-      accessKeyId: s3.accessKeyId,
-      secretAccessKey: s3.secretAccessKey,
-    },
-  });
+  const objects = S3ObjectStore.fromConfig(s3);
   const warehouse = await connectWarehouse(settings);
   const clock = new SystemClock();
   log.info("loading {job} from {bucket} into {database}", {

@@ -109,15 +109,7 @@ export async function connectServices(
   const redisKv = new RedisKeyValue(redis_url, {
     keyPrefix: options.key_prefix ?? "",
   });
-  const s3Objects = new S3ObjectStore({
-    endpoint: s3.endpoint,
-    bucket: s3.bucket,
-    region: s3.region,
-    credentials: {
-      accessKeyId: s3.accessKeyId,
-      secretAccessKey: s3.secretAccessKey,
-    },
-  });
+  const s3Objects = S3ObjectStore.fromConfig(s3);
   const kv = tagged(redisKv, redis);
   const objects = tagged(s3Objects, s3_info);
   const clock = new SystemClock();

@@ -475,15 +475,7 @@ async function cleanup(
   } finally {
     await admin.disconnect().catch(() => {});
   }
-  const objects = new S3ObjectStore({
-    endpoint: S3_SETTINGS.endpoint,
-    bucket: S3_SETTINGS.bucket,
-    region: S3_SETTINGS.region,
-    credentials: {
-      accessKeyId: S3_SETTINGS.accessKeyId,
-      secretAccessKey: S3_SETTINGS.secretAccessKey,
-    },
-  });
+  const objects = S3ObjectStore.fromConfig(S3_SETTINGS);
   try {
     for (const key of await objects.list(prefix)) await objects.delete(key);
   } catch (error) {

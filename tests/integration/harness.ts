@@ -504,15 +504,7 @@ export class World {
 
   /** Checkpoint objects of this world, for evidence that checkpoints were used. */
   async checkpointKeys(): Promise<string[]> {
-    const objects = new S3ObjectStore({
-      endpoint: S3_SETTINGS.endpoint,
-      bucket: S3_SETTINGS.bucket,
-      region: S3_SETTINGS.region,
-      credentials: {
-        accessKeyId: S3_SETTINGS.accessKeyId,
-        secretAccessKey: S3_SETTINGS.secretAccessKey,
-      },
-    });
+    const objects = S3ObjectStore.fromConfig(S3_SETTINGS);
     try {
       return await objects.list(`${this.checkpoint_prefix}/`);
     } finally {

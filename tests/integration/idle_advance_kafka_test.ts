@@ -62,15 +62,7 @@ await integration(
       log_level: "nothing",
     });
     const kv = new RedisKeyValue(REDIS_URL);
-    const objects = new S3ObjectStore({
-      endpoint: S3_SETTINGS.endpoint,
-      bucket: S3_SETTINGS.bucket,
-      region: S3_SETTINGS.region,
-      credentials: {
-        accessKeyId: S3_SETTINGS.accessKeyId,
-        secretAccessKey: S3_SETTINGS.secretAccessKey,
-      },
-    });
+    const objects = S3ObjectStore.fromConfig(S3_SETTINGS);
     const events: RunnerEvent[] = [];
     const runner = new Runner({
       job,

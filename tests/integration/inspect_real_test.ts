@@ -64,15 +64,7 @@ await integration(
   [KAFKA, S3],
   async () => {
     const log = new KafkaLog({ brokers: KAFKA_BROKERS, log_level: "nothing" });
-    const objects = new S3ObjectStore({
-      endpoint: S3_SETTINGS.endpoint,
-      bucket: S3_SETTINGS.bucket,
-      region: S3_SETTINGS.region,
-      credentials: {
-        accessKeyId: S3_SETTINGS.accessKeyId,
-        secretAccessKey: S3_SETTINGS.secretAccessKey,
-      },
-    });
+    const objects = S3ObjectStore.fromConfig(S3_SETTINGS);
     const prefix = `test/${uniqueName("inspect")}`;
     const store = new CheckpointStore(objects, { prefix });
     const t = Date.now();

@@ -286,15 +286,7 @@ await integration(
     };
     const rng = new Rng(SEED);
     const kills: Kill[] = [];
-    const objects = new S3ObjectStore({
-      endpoint: S3_SETTINGS.endpoint,
-      bucket: S3_SETTINGS.bucket,
-      region: S3_SETTINGS.region,
-      credentials: {
-        accessKeyId: S3_SETTINGS.accessKeyId,
-        secretAccessKey: S3_SETTINGS.secretAccessKey,
-      },
-    });
+    const objects = S3ObjectStore.fromConfig(S3_SETTINGS);
     const published = async () =>
       (await objects.list(`${prefix}/`)).filter((k) => k.endsWith(".parquet"));
     const fixture = await Deno.makeTempFile({ suffix: ".jsonl" });

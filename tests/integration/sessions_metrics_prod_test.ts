@@ -193,15 +193,7 @@ async function fetchPartitions(kafka: Kafka, topic: string) {
 }
 
 function s3(): S3ObjectStore {
-  return new S3ObjectStore({
-    endpoint: S3_SETTINGS.endpoint,
-    bucket: S3_SETTINGS.bucket,
-    region: S3_SETTINGS.region,
-    credentials: {
-      accessKeyId: S3_SETTINGS.accessKeyId,
-      secretAccessKey: S3_SETTINGS.secretAccessKey,
-    },
-  });
+  return S3ObjectStore.fromConfig(S3_SETTINGS);
 }
 
 async function publishedFiles(prefix: string): Promise<string[]> {

@@ -366,15 +366,7 @@ async function stateAheadOfCommit(
   const dash = rest.lastIndexOf("-");
   const topic = rest.slice(0, dash);
   const partition = Number(rest.slice(dash + 1));
-  const objects = new S3ObjectStore({
-    endpoint: S3_SETTINGS.endpoint,
-    bucket: S3_SETTINGS.bucket,
-    region: S3_SETTINGS.region,
-    credentials: {
-      accessKeyId: S3_SETTINGS.accessKeyId,
-      secretAccessKey: S3_SETTINGS.secretAccessKey,
-    },
-  });
+  const objects = S3ObjectStore.fromConfig(S3_SETTINGS);
   try {
     const store = new CheckpointStore(objects, {
       prefix: tw.world.checkpoint_prefix,
