@@ -138,7 +138,7 @@ export async function connectServices(
       checkServices([
         {
           info: kafka,
-          probe: () => log.endOffsets("__consumer_offsets").then(() => {}),
+          probe: () => log.ping(),
           tcp: brokers,
         },
         {

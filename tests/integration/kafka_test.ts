@@ -1,11 +1,41 @@
 import assert from "node:assert/strict";
 import { KafkaLog } from "../../src/adapters/kafka.ts";
+import { isUnreachable } from "../../src/adapters/outage.ts";
 import {
   FencedError,
   type LogRecord,
   type TopicPartition,
 } from "../../src/ports.ts";
 import { integration, KAFKA, KAFKA_BROKERS, uniqueName } from "./services.ts";
+
+await integration(
+  "KafkaLog.ping() answers from a running broker and fails as unreachable on a closed port (the health check of run --prod)",
+  [KAFKA],
+  async () => {
+    const up = new KafkaLog({ brokers: KAFKA_BROKERS, log_level: "nothing" });
+    try {
+      await up.ping();
+    } finally {
+      await up.close();
+    }
+    // A port nothing listens on (the first free one the OS gives us).
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const { port } = listener.addr as Deno.NetAddr;
+    listener.close();
+    const down = new KafkaLog({
+      brokers: [`127.0.0.1:${port}`],
+      log_level: "nothing",
+      retry: { retries: 0 },
+    });
+    try {
+      const error = await down.ping().then(() => null, (e: unknown) => e);
+      assert.ok(error !== null, "a closed port must not answer");
+      assert.ok(isUnreachable(error), `unreachable, not ${String(error)}`);
+    } finally {
+      await down.close();
+    }
+  },
+);
 
 await integration(
   "KafkaConsumer keeps its partitions while the runner holds a batch longer than the session timeout",

@@ -295,6 +295,17 @@ export class KafkaLog implements Log {
     return this.#transactional.claim(transactionalId);
   }
 
+  /**
+   * Asks the cluster who its brokers are: an answer means a broker is
+   * reachable and talks to us. (A probe of a topic would fail on a broker
+   * that is up but new: `__consumer_offsets` exists only once a group has
+   * used it.)
+   */
+  async ping(): Promise<void> {
+    const admin = await this.#adminClient();
+    await admin.describeCluster();
+  }
+
   async endOffsets(topic: string): Promise<number[]> {
     const admin = await this.#adminClient();
     const offsets = await admin.fetchTopicOffsets(topic);
