@@ -575,19 +575,25 @@ export class DataflowProcessor implements PartitionProcessor {
           if (origin !== null) origin.reached = true;
           const key = keyOf(fn, value, origin, env);
           if (key === undefined) return;
-          this.#out!.to(sink).send(
-            topic,
-            key,
-            encodeElement(
-              this.#partition,
-              this.#partitions,
-              origin?.record.offset ?? -1,
-              env.judgeWatermark(),
-              time,
+          try {
+            this.#out!.to(sink).send(
+              topic,
               key,
-              value,
-            ),
-          );
+              encodeElement(
+                this.#partition,
+                this.#partitions,
+                origin?.record.offset ?? -1,
+                env.judgeWatermark(),
+                time,
+                key,
+                value,
+              ),
+            );
+          } catch (error) {
+            // Too large for the internal topic once encoded (JSON escaping
+            // can make an element several times its input's size).
+            failed("keyBy", origin, env, value, error);
+          }
         };
       }
       case "late":

@@ -48,6 +48,18 @@ import type {
   SinkWriter,
 } from "./sink.ts";
 import { keyPartition } from "./key_partition.ts";
+import { utf8Length } from "../core/utf8.ts";
+
+/**
+ * Largest message the sink takes, key and value in UTF-8: what fits one
+ * record batch under the Kafka adapter's default `max.message.bytes`
+ * (1,000,000, a little under the broker's own 1,048,588) once the batch's
+ * overhead (512) and the record's (40) are taken off. A larger message could
+ * never be produced: its transaction would fail on every restart. So
+ * {@linkcode TopicMessages.send} refuses it at once, and the step that sent
+ * it dead-letters its input with the reason, like any failure of a step.
+ */
+export const MAX_TOPIC_MESSAGE_BYTES = 999_448;
 
 /** Messages of one batch, by topic. */
 export class TopicMessages {
@@ -62,13 +74,26 @@ export class TopicMessages {
     this.broadcasts.push({ topic, key, value });
   }
 
-  /** Adds a message; without `partition`, Kafka picks one from the key. */
+  /**
+   * Adds a message; without `partition`, Kafka picks one from the key.
+   * Throws a RangeError for a message over {@linkcode MAX_TOPIC_MESSAGE_BYTES}.
+   */
   send(
     topic: string,
     key: string | null,
     value: string,
     partition?: number,
   ): void {
+    // A UTF-16 code unit takes at most 3 bytes of UTF-8: most messages are
+    // known to fit without being measured.
+    if (((key?.length ?? 0) + value.length) * 3 > MAX_TOPIC_MESSAGE_BYTES) {
+      const bytes = utf8Length(key ?? "") + utf8Length(value);
+      if (bytes > MAX_TOPIC_MESSAGE_BYTES) {
+        throw new RangeError(
+          `Cannot send to topic '${topic}' as a message must take at most ${MAX_TOPIC_MESSAGE_BYTES} bytes (key and value in UTF-8): this one takes ${bytes}`,
+        );
+      }
+    }
     let list = this.byTopic.get(topic);
     if (list === undefined) this.byTopic.set(topic, list = []);
     list.push(

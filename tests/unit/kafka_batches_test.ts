@@ -2,13 +2,19 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   BATCH_OVERHEAD_BYTES,
+  DEFAULT_MAX_MESSAGE_BYTES,
   MessageTooLargeError,
+  RECORD_OVERHEAD_BYTES,
   recordBytes,
   splitBySize,
 } from "../../src/adapters/kafka/batches.ts";
 import { isRetriableKafkaError } from "../../src/adapters/kafka/errors.ts";
 import type { LogMessage } from "../../src/ports.ts";
 import { sideMessage } from "../../src/sinks/side_topics.ts";
+import {
+  MAX_TOPIC_MESSAGE_BYTES,
+  TopicMessages,
+} from "../../src/sinks/kafka.ts";
 
 Deno.test("splitBySize() keeps every message in order, in runs under the limit", () => {
   const message = fc.record({
@@ -119,4 +125,28 @@ Deno.test("isRetriableKafkaError() follows Kafka's flag on the innermost kafkajs
   assert.equal(isRetriableKafkaError(connection), true);
   assert.equal(isRetriableKafkaError(gaveUp(connection)), true);
   assert.equal(isRetriableKafkaError(new Error("something else")), true);
+});
+
+Deno.test("the Kafka sink takes exactly the messages the adapter can produce under its default limit", () => {
+  assert.equal(
+    MAX_TOPIC_MESSAGE_BYTES,
+    DEFAULT_MAX_MESSAGE_BYTES - BATCH_OVERHEAD_BYTES - RECORD_OVERHEAD_BYTES,
+  );
+  const out = new TopicMessages();
+  // "é" takes two bytes of UTF-8: the limit counts bytes, not characters.
+  const fits = "é".repeat((MAX_TOPIC_MESSAGE_BYTES - 2) / 2);
+  out.send("t", "k2", fits);
+  assert.deepEqual(
+    splitBySize("t", out.byTopic.get("t")!, DEFAULT_MAX_MESSAGE_BYTES).length,
+    1,
+  );
+  assert.throws(
+    () => out.send("t", "k23", fits),
+    /Cannot send to topic 't' as a message must take at most 999448 bytes \(key and value in UTF-8\): this one takes 999449$/,
+  );
+  assert.equal(
+    out.byTopic.get("t")!.length,
+    1,
+    "a refused message is not kept",
+  );
 });

@@ -130,6 +130,32 @@ Deno.test("an element is late after a repartition by the watermark it carries, h
   });
 });
 
+Deno.test("an element too large for the internal topic once encoded is dead-lettered with the reason, and the others go on", async () => {
+  const d = await JobDriver.open(colors, { partitions: 3, start_ms: T0 });
+  // 400 KB of input: its color is the message key, and the envelope holds
+  // it twice more (as the key and in the element), 1.2 MB in all.
+  const huge = "x".repeat(400_000);
+  await d.pipe([
+    { value: pick("a", "red", T0), partition: 0 },
+    { value: pick("b", huge, T0 + 1), partition: 0 },
+    { value: pick("c", "red", T0 + 2), partition: 0 },
+  ]);
+  await d.endOfInput();
+  assert.deepEqual(counts(d), [
+    JSON.stringify({ color: "red", start: T0, n: 2 }),
+  ]);
+  const dead = d.records("picks.dead-letter").map((r) => JSON.parse(r.value));
+  assert.equal(dead.length, 1);
+  assert.equal(dead[0].source.offset, 1);
+  assert.match(
+    dead[0].reason,
+    /^step 'keyBy' failed: Cannot send to topic 'colors-by-color-repartition' as a message must take at most 999448 bytes .*: this one takes 1200\d{3}$/,
+  );
+  const c = d.counts();
+  assert.equal(c.in, c.out + c.filtered + c.dead_lettered + c.late);
+  assert.equal(c.dead_lettered, 1);
+});
+
 Deno.test("a repartitioned job leaves the fault-free outputs under faults, with several instances", async () => {
   const fixture: FixtureMessage[] = [];
   let offset = 0;
